@@ -1,0 +1,1 @@
+"""Overseer Desktop, a Qt debugger and monitor for Routilux workflows."""

@@ -1,0 +1,1 @@
+"""Controllers that move data between the server client and the models."""

@@ -1,0 +1,1 @@
+"""Server records and Qt item models, free of widgets."""

@@ -1,0 +1,1 @@
+"""Network clients and the embedded server's child process."""

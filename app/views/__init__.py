@@ -1,0 +1,1 @@
+"""Widgets, windows and dialogs of Overseer Desktop."""

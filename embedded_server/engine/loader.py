@@ -1,0 +1,107 @@
+"""Loading routine modules and flow files the way the stock server does.
+
+A routines folder holds Python files that register routine classes with
+routilux's ``ObjectFactory``; a flows folder holds YAML or JSON DSL files.
+One broken file never stops the others: it is recorded as a load error with
+the reason, and the rest loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import yaml
+
+from embedded_server.engine.catalog import FlowCatalog, FlowDefinitionError, parse_flow
+
+logger = logging.getLogger(__name__)
+
+FLOW_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def load_routine_modules(folder: Path, catalog: FlowCatalog) -> int:
+    """Import every ``*.py`` file in ``folder``; return how many imported cleanly."""
+    if not folder.is_dir():
+        catalog.add_error(folder, "routines", "folder not found; check --routines-dir")
+        return 0
+    loaded = 0
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        if _import_file(path, catalog):
+            loaded += 1
+    logger.info("Imported %d routine module(s) from %s", loaded, folder)
+    return loaded
+
+
+def _import_file(path: Path, catalog: FlowCatalog) -> bool:
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    name = f"overseer_routines_{path.stem}_{digest}"
+    if name in sys.modules:
+        return True
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        catalog.add_error(path, "routines", "not an importable Python file")
+        return False
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except ModuleNotFoundError as exc:
+        del sys.modules[name]
+        catalog.add_error(path, "routines", f"missing module '{exc.name}': {exc}")
+        return False
+    except BaseException as exc:  # noqa: BLE001 - user code may raise anything
+        del sys.modules[name]
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        where = _user_frame(exc, path)
+        catalog.add_error(path, "routines", f"{type(exc).__name__}: {exc}{where}")
+        return False
+    return True
+
+
+def _user_frame(exc: BaseException, path: Path) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    return f" (line {frames[-1].lineno})" if frames else ""
+
+
+def load_flow_files(folder: Path, catalog: FlowCatalog) -> int:
+    """Load every flow file in ``folder``; return how many loaded cleanly."""
+    if not folder.is_dir():
+        catalog.add_error(folder, "flow", "folder not found; check --flows-dir")
+        return 0
+    loaded = 0
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in FLOW_SUFFIXES and path.is_file():
+            loaded += load_flow_file(path, catalog)
+    logger.info("Loaded %d flow(s) from %s", loaded, folder)
+    return loaded
+
+
+def load_flow_file(path: Path, catalog: FlowCatalog) -> int:
+    """Load one flow file into the catalog; return 1 on success, 0 on error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        dsl = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        flow = parse_flow(dsl, source=str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        catalog.add_error(path, "flow", f"cannot read the file: {exc}")
+        return 0
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        catalog.add_error(path, "flow", f"invalid {path.suffix[1:].upper()}: {exc}")
+        return 0
+    except FlowDefinitionError as exc:
+        catalog.add_error(path, "flow", str(exc))
+        return 0
+    if catalog.get(flow.flow_id) is not None:
+        catalog.add_error(path, "flow", f"flow id '{flow.flow_id}' is already loaded")
+        return 0
+    catalog.add(flow)
+    return 1

@@ -1,0 +1,349 @@
+"""Running jobs: submission, the step loop on a shared thread pool, and their end."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Protocol
+
+from routilux.core.context import (
+    ExecutionContext,
+    set_current_execution_context,
+    set_current_job,
+    set_current_worker_state,
+)
+from routilux.core.error import ErrorStrategy
+from routilux.core.routine import Routine
+from routilux.core.slot import SlotQueueFullError
+
+from embedded_server.engine.catalog import FlowCatalog, FlowSpec
+from embedded_server.engine.context import current_run
+from embedded_server.engine.run import Deliver, JobRun, Reactivate, Retry, WorkItem
+from embedded_server.engine.timers import TimerQueue
+from embedded_server.store.jobs import JobStore
+from embedded_server.store.records import JobRecord
+
+logger = logging.getLogger(__name__)
+
+# Steps one job runs before it goes to the back of the pool's queue, so a job
+# with thousands of records cannot starve the others.
+STEPS_PER_TURN = 64
+
+
+class Publisher(Protocol):
+    def publish(self, type: str, job_id: str | None, flow_id: str | None, data: dict) -> int: ...
+
+
+class SubmitError(LookupError):
+    """A job could not start; ``code`` is the API error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def immediate_policy(slots: dict[str, Any], worker_state: Any) -> tuple[bool, dict, str]:
+    """Activate on any new data, taking everything waiting in every slot.
+
+    routilux documents this as the behaviour of a routine without an
+    activation policy, but its runtime never activates such a routine.
+    """
+    data = {name: slot.consume_all_new() for name, slot in slots.items()}
+    if any(data.values()):
+        return True, data, "immediate"
+    return False, {}, "no_new_data"
+
+
+class Engine:
+    """Runs jobs of the catalog's flows on a bounded pool of threads.
+
+    A job is a queue of work items. While it has work, one pool task drains
+    it; while it waits on nothing it holds no thread. It completes when its
+    queue is empty, no routine runs and no timer is pending.
+    """
+
+    def __init__(
+        self,
+        catalog: FlowCatalog,
+        jobs: JobStore,
+        bus: Publisher,
+        *,
+        threads: int = 16,
+        max_output_bytes: int = 1_000_000,
+    ) -> None:
+        self.catalog = catalog
+        self.jobs = jobs
+        self.bus = bus
+        self.max_output_bytes = max_output_bytes
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="routine")
+        self.timers = TimerQueue()
+        self._active: dict[str, JobRun] = {}
+        self._active_lock = threading.Lock()
+        self._worker_ids: dict[str, str] = {}
+
+    # -- public API -----------------------------------------------------
+
+    def submit(
+        self,
+        flow_id: str,
+        routine_id: str,
+        slot_name: str,
+        params: dict[str, Any],
+        *,
+        metadata: dict[str, Any] | None = None,
+        worker_id: str | None = None,
+        job_id: str | None = None,
+    ) -> JobRecord:
+        """Start a job by posting ``params`` to an entry slot.
+
+        Raises:
+            SubmitError: unknown flow, routine or slot, or a duplicate job id.
+        """
+        flow = self._resolve(flow_id, routine_id, slot_name)
+        job_id = job_id or str(uuid.uuid4())
+        if self.active_run(job_id) or self.jobs.get(job_id):
+            raise SubmitError("CONFLICT", f"Job '{job_id}' already exists; choose another job_id")
+
+        now = time.time()
+        record = JobRecord(
+            job_id=job_id,
+            flow_id=flow_id,
+            worker_id=worker_id or self._default_worker(flow_id),
+            routine_id=routine_id,
+            slot_name=slot_name,
+            status="running",
+            created_at=now,
+            started_at=now,
+            params=params,
+            metadata=metadata or {},
+        )
+        run = JobRun(self, flow, record, flow.instantiate())
+        run.queue.append(Deliver(routine_id, slot_name, params, "external"))
+        self.jobs.insert(record)
+        with self._active_lock:
+            self._active[job_id] = run
+        self.publish("job_started", run, {"job": record.summary()})
+        self._schedule_timeout(run)
+        self._wake(run)
+        return record
+
+    def active_run(self, job_id: str) -> JobRun | None:
+        return self._active.get(job_id)
+
+    def active_count(self) -> int:
+        return len(self._active)
+
+    def cancel(self, job_id: str) -> JobRecord | None:
+        """Cancel a running job; return its record, or None if it is not running.
+
+        NOTE: routine code already running finishes its current call (Python
+        threads cannot be interrupted); what it emits afterwards is dropped.
+        """
+        run = self.active_run(job_id)
+        if run is None:
+            return None
+        if not self._finish(run, "cancelled", "Cancelled by a user request"):
+            return None
+        return run.record
+
+    def publish(self, type: str, run: JobRun, data: dict[str, Any]) -> None:
+        self.bus.publish(type, run.job_id, run.flow.flow_id, data)
+
+    def timer_fired(self, run: JobRun, item: WorkItem) -> None:
+        with run.lock:
+            run.pending_timers -= 1
+            if run.terminal:
+                return
+            run.queue.append(item)
+        self._wake(run)
+
+    def shutdown(self) -> None:
+        """Stop taking work; jobs still running are failed when the server restarts."""
+        self.timers.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- scheduling -------------------------------------------------------
+
+    def _resolve(self, flow_id: str, routine_id: str, slot_name: str) -> FlowSpec:
+        flow = self.catalog.get(flow_id)
+        if flow is None:
+            raise SubmitError("FLOW_NOT_FOUND", f"Flow '{flow_id}' not found")
+        routine = flow.routines.get(routine_id)
+        if routine is None:
+            raise SubmitError(
+                "ROUTINE_NOT_FOUND",
+                f"Routine '{routine_id}' not found in flow '{flow_id}'; "
+                f"routines: {', '.join(flow.routines)}",
+            )
+        if slot_name not in routine.slots:
+            raise SubmitError(
+                "SLOT_NOT_FOUND",
+                f"Slot '{slot_name}' not found in routine '{routine_id}'; "
+                f"slots: {', '.join(routine.slots) or 'none'}",
+            )
+        return flow
+
+    def _default_worker(self, flow_id: str) -> str:
+        return self._worker_ids.setdefault(flow_id, str(uuid.uuid4()))
+
+    def _schedule_timeout(self, run: JobRun) -> None:
+        execution = run.flow.dsl.get("execution")
+        timeout = execution.get("timeout") if isinstance(execution, dict) else None
+        if isinstance(timeout, int | float) and timeout > 0:
+            message = f"Job timed out after {timeout:g} s (the flow's execution.timeout)"
+            self.timers.schedule(timeout, lambda: self._finish(run, "failed", message))
+
+    def _wake(self, run: JobRun) -> None:
+        with run.lock:
+            if run.scheduled or run.terminal:
+                return
+            run.scheduled = True
+        self.pool.submit(self._drain_in_context, run)
+
+    def _drain_in_context(self, run: JobRun) -> None:
+        # A fresh context per turn: routilux's context variables never leak
+        # from one job's turn into another's on the same pool thread.
+        contextvars.Context().run(self._drain, run)
+
+    def _drain(self, run: JobRun) -> None:
+        try:
+            for _ in range(STEPS_PER_TURN):
+                with run.lock:
+                    if run.terminal or not run.queue:
+                        break
+                    item = run.queue.popleft()
+                self._step(run, item)
+                if run.finish_request:
+                    status, error = run.finish_request
+                    self._finish(run, status, error)
+        except Exception:
+            logger.exception("Scheduler error in job %s", run.job_id)
+            self._finish(run, "failed", "Internal scheduler error; see the server log")
+        self._after_turn(run)
+
+    def _after_turn(self, run: JobRun) -> None:
+        with run.lock:
+            run.scheduled = False
+            if run.terminal:
+                return
+            has_work = bool(run.queue)
+            idle = not has_work and run.pending_timers == 0
+        if has_work:
+            self._wake(run)
+        elif idle:
+            self._finish(run, "completed", None)
+
+    # -- one step ---------------------------------------------------------
+
+    def _step(self, run: JobRun, item: WorkItem) -> None:
+        routine = run.routines[item.routine_id]
+        self._bind(run, item.routine_id)
+        if isinstance(item, Retry):
+            self._call_logic(run, item.routine_id, routine, item.data_slice, item.message, item.attempt)
+            return
+        if isinstance(item, Deliver):
+            slot = routine.get_slot(item.slot_name)
+            try:
+                slot.enqueue(data=item.data, emitted_from=item.emitted_from, emitted_at=datetime.now())
+            except SlotQueueFullError as exc:
+                self._finish(run, "failed", f"{exc}; the routine consumes slower than data arrives",
+                             failed_routine=item.routine_id)
+                return
+        self._activate(run, item.routine_id, routine)
+
+    def _bind(self, run: JobRun, routine_id: str) -> None:
+        current_run.set(run)
+        set_current_job(run.job_context)
+        set_current_worker_state(run.worker_state)
+        set_current_execution_context(
+            ExecutionContext(flow=None, worker_state=run.worker_state,
+                             routine_id=routine_id, job_context=run.job_context)
+        )
+
+    def _activate(self, run: JobRun, routine_id: str, routine: Routine) -> None:
+        policy = routine._activation_policy or immediate_policy
+        try:
+            should_run, data_slice, message = policy(routine.slots, run.worker_state)
+        except Exception as exc:
+            self._routine_failed(run, routine_id, routine, exc, None, None, 0, 0.0)
+            return
+        if should_run:
+            self._call_logic(run, routine_id, routine, data_slice or {}, message, 0)
+
+    def _call_logic(self, run: JobRun, routine_id: str, routine: Routine,
+                    data_slice: dict[str, list[Any]], message: Any, attempt: int) -> None:
+        logic = routine._logic or getattr(routine, "logic", None)
+        if logic is None:
+            run.record_trace(routine_id, "routine_skipped", {"reason": "the routine defines no logic"})
+            return
+        arguments = [data_slice.get(name, []) for name in routine.slots]
+        run.record_trace(routine_id, "routine_started", {"attempt": attempt} if attempt else {},
+                         publish="routine_started")
+        started = time.perf_counter()
+        try:
+            logic(*arguments, policy_message=message, worker_state=run.worker_state)
+        except (Exception, SystemExit) as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            self._routine_failed(run, routine_id, routine, exc, data_slice, message, attempt, elapsed)
+            return
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
+        run.record_trace(routine_id, "routine_completed", {"duration_ms": elapsed},
+                         publish="routine_completed")
+
+    def _routine_failed(self, run: JobRun, routine_id: str, routine: Routine, exc: BaseException,
+                        data_slice: dict | None, message: Any, attempt: int, elapsed: float) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        details = {"error": error, "duration_ms": round(elapsed, 3)}
+        run.record_trace(routine_id, "routine_failed", details, publish="routine_failed")
+        handler = routine.get_error_handler()
+        strategy = handler.strategy if handler else ErrorStrategy.STOP
+
+        if strategy is ErrorStrategy.RETRY and data_slice is not None and attempt < handler.max_retries:
+            delay = handler.retry_delay * handler.retry_backoff**attempt
+            run.record_trace(routine_id, "routine_retry_scheduled",
+                             {"attempt": attempt + 1, "delay_s": delay})
+            with run.lock:
+                run.pending_timers += 1
+            retry = Retry(routine_id, data_slice, message, attempt + 1)
+            self.timers.schedule(delay, lambda: self.timer_fired(run, retry))
+            return
+        gives_up = strategy is ErrorStrategy.STOP or (
+            strategy is ErrorStrategy.RETRY and handler.is_critical
+        )
+        if gives_up:
+            self._finish(run, "failed", f"{routine_id}: {error}",
+                         tb="".join(traceback.format_exception(exc)), failed_routine=routine_id)
+
+    # -- the end of a job -------------------------------------------------
+
+    def _finish(self, run: JobRun, status: str, error: str | None, *, tb: str | None = None,
+                failed_routine: str | None = None) -> bool:
+        with run.lock:
+            if run.terminal:
+                return False
+            record = run.record
+            record.status = status
+            dropped = len(run.queue)
+            run.queue.clear()
+        if dropped:
+            run.record_trace("", "work_discarded", {"items": dropped, "reason": f"job {status}"})
+        record.completed_at = time.time()
+        record.error = error
+        record.traceback = tb
+        record.failed_routine = failed_routine
+        record.data = dict(run.job_context.data)
+        record.output, record.output_truncated = run.output_text()
+        try:
+            self.jobs.finish(record, run.trace)
+        finally:
+            with self._active_lock:
+                self._active.pop(run.job_id, None)
+            run.done.set()
+        self.publish(f"job_{status}", run, {"job": record.summary()})
+        return True

@@ -1,0 +1,31 @@
+"""Shared lookups for route handlers: the server's state and common checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+if TYPE_CHECKING:
+    from embedded_server.engine.catalog import FlowCatalog
+    from embedded_server.engine.scheduler import Engine
+    from embedded_server.events.bus import EventBus
+    from embedded_server.settings import Settings
+    from embedded_server.store.jobs import JobStore
+
+
+@dataclass
+class ServerState:
+    """The server's long-lived parts, built once in the app's lifespan."""
+
+    settings: Settings
+    catalog: FlowCatalog
+    jobs: JobStore
+    engine: Engine
+    bus: EventBus
+    started_at: float
+
+
+def server(request: Request) -> ServerState:
+    return request.app.state.server

@@ -1,0 +1,1 @@
+"""SQLite history of jobs, trace entries, output and events."""
