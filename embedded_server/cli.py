@@ -137,5 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     server = _Server(config, f"http://{shown_host}:{port}")
     if os.environ.get(EXIT_WITH_PARENT_ENV) == "1":
         _watch_parent(server)
-    asyncio.run(server.serve(sockets=[sock]))
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
     return 0

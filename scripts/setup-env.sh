@@ -11,8 +11,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 # Qt's xcb platform plugin needs these X libraries to show a window on Linux.
-if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null \
-   && ! ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0; then
+qt_libs_missing() {
+  for lib in libxcb-cursor.so.0 libxkbcommon-x11.so.0 libEGL.so.1 libGL.so.1 \
+             libfontconfig.so.1 libdbus-1.so.3; do
+    ldconfig -p 2>/dev/null | grep -q "$lib" || return 0
+  done
+  return 1
+}
+if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null && qt_libs_missing; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq >/dev/null 2>&1 || true
     apt-get install -y -qq libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 \

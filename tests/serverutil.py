@@ -22,6 +22,7 @@ class RunningServer:
     app: object
     server: uvicorn.Server
     thread: threading.Thread
+    sock: socket.socket
 
     @property
     def state(self):
@@ -34,6 +35,7 @@ class RunningServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.sock.close()
         assert not self.thread.is_alive(), "the test server did not stop within 10 s"
 
 
@@ -61,4 +63,4 @@ def start_server(settings: Settings, *, timeout: float = 20.0) -> RunningServer:
     if not ready.wait(timeout):
         server.should_exit = True
         raise RuntimeError(f"the test server did not start within {timeout} s")
-    return RunningServer(f"http://127.0.0.1:{port}", settings, app, server, thread)
+    return RunningServer(f"http://127.0.0.1:{port}", settings, app, server, thread, sock)

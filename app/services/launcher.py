@@ -73,11 +73,17 @@ class EmbeddedServer(QObject):
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._url: str | None = None
+        self._returncode: int | None = None
 
     @property
     def pid(self) -> int | None:
         """Process id of the running child, or None."""
         return self._process.pid if self._process is not None else None
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit code of the last child once it ended (negative for a signal), else None."""
+        return self._returncode
 
     @property
     def url(self) -> str | None:
@@ -119,6 +125,7 @@ class EmbeddedServer(QObject):
             routines_dir=routines_dir, flows_dir=flows_dir, demo=demo, db=db
         )
         self._stopping = False
+        self._returncode = None
         self._stderr_tail.clear()
         logger.info("Starting the embedded server: %s", " ".join(command))
         try:
@@ -170,6 +177,7 @@ class EmbeddedServer(QObject):
             logger.info("Stopping the embedded server (pid %d)", process.pid)
         await self._terminate(process, grace=timeout)
         await self._finish_tasks()
+        self._returncode = process.returncode
         self._process = None
         self._url = None
 
@@ -241,6 +249,7 @@ class EmbeddedServer(QObject):
         if self._stopping:
             return
         tail = self.stderr_tail()
+        self._returncode = code
         logger.error("The embedded server exited unexpectedly with code %d", code)
         self._url = None
         self.exited.emit(code, tail)
@@ -278,6 +287,7 @@ class EmbeddedServer(QObject):
         """Clean up after a failed start: end the child and its pipe readers."""
         await self._terminate(process, grace=3.0)
         await self._finish_tasks()
+        self._returncode = process.returncode
         self._process = None
 
     async def _finish_tasks(self) -> None:

@@ -22,6 +22,7 @@ from routilux.core.error import ErrorStrategy
 from routilux.core.routine import Routine
 from routilux.core.slot import SlotQueueFullError
 
+from embedded_server.engine import output
 from embedded_server.engine.catalog import FlowCatalog, FlowSpec
 from embedded_server.engine.context import current_run
 from embedded_server.engine.run import Deliver, JobRun, Reactivate, Retry, WorkItem
@@ -258,6 +259,9 @@ class Engine:
         self._activate(run, item.routine_id, routine)
 
     def _bind(self, run: JobRun, routine_id: str) -> None:
+        # Something (a test harness, a routine module) may have replaced
+        # sys.stdout since start-up; capture must stay in front of it.
+        output.install()
         current_run.set(run)
         set_current_job(run.job_context)
         set_current_worker_state(run.worker_state)

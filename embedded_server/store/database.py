@@ -131,9 +131,12 @@ class Database:
             try:
                 yield self._writer
             except BaseException:
-                self._writer.execute("ROLLBACK")
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
                 raise
-            self._writer.execute("COMMIT")
+            # executescript() commits on its own, so the transaction may be over.
+            if self._writer.in_transaction:
+                self._writer.execute("COMMIT")
 
     def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Call ``work`` inside one write transaction and return its result."""

@@ -27,7 +27,7 @@ def wait_done(client, job_id):
 
 def test_job_completes_with_trace_and_data(client):
     job = submit(client, {"value": 7})
-    assert job["status"] == "running"
+    assert job["status"] in ("running", "completed")
 
     done = wait_done(client, job["job_id"])
 

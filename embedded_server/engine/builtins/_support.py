@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from routilux.core.context import get_current_execution_context
@@ -57,20 +57,6 @@ def by_slot_name(routine: Any, slot_lists: Sequence[list[Any]]) -> dict[str, lis
     return dict(zip(routine.slots, slot_lists, strict=False))
 
 
-def call_handler(handler: Callable[..., None], item: Any) -> None:
-    """Call a ``_handle_input(data=None, **kwargs)`` handler with one slot item.
-
-    A slot item is the keyword arguments of the emit that produced it, so a
-    dict item is spread into keyword arguments, as routilux's older slot
-    handlers received them. The handler then picks its payload: the ``data``
-    key, else the only value, else the whole dict.
-    """
-    if isinstance(item, dict) and all(isinstance(key, str) for key in item):
-        handler(**item)
-    else:
-        handler(item)
-
-
 class InputSlotAdapter:
     """Mixin for built-ins whose logic is ``_run_logic(**kwargs)`` on one ``input`` slot.
 
@@ -97,9 +83,43 @@ class InputSlotAdapter:
         return False, {}, "no_new_data"
 
     def _run_with_slot_lists(
-        self, *slot_lists: list[Any], policy_message: str | None = None, worker_state: Any = None
+        self,
+        *slot_lists: list[Any],
+        policy_message: str | None = None,
+        worker_state: Any = None,
     ) -> None:
         self._run_logic(**by_slot_name(self, slot_lists))
+
+
+class HandlerInputAdapter(InputSlotAdapter):
+    """Mixin for built-ins whose logic is ``_handle_input(data=None, **kwargs)``.
+
+    WORKAROUND: routilux 1.1.0's ConditionalRouter and ResultExtractor keep a
+    policy, but it calls ``len()`` on a Slot, which has no ``__len__``, and
+    their logic takes one payload rather than the slot's list of items. This
+    mixin installs the consume-all policy and calls the handler once per
+    item. A slot item is the keyword arguments of the emit that produced it,
+    so a dict item is spread into keyword arguments, as routilux's older
+    slot handlers received them; the handler then takes as payload the
+    ``data`` key, else the only value, else the whole dict.
+    """
+
+    def adopt_standard_calling(self) -> None:
+        """Install the working policy and logic; call at the end of ``__init__``."""
+        self.set_activation_policy(self._consume_input)
+        self.set_logic(self._handle_each_item)
+
+    def _handle_each_item(
+        self,
+        *slot_lists: list[Any],
+        policy_message: str | None = None,
+        worker_state: Any = None,
+    ) -> None:
+        for item in by_slot_name(self, slot_lists).get("input", []):
+            if isinstance(item, dict) and all(isinstance(key, str) for key in item):
+                self._handle_input(**item)
+            else:
+                self._handle_input(item)
 
 
 class Recheck:

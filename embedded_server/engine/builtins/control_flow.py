@@ -52,7 +52,7 @@ class Splitter(support.InputSlotAdapter, upstream.Splitter):
         self.adopt_standard_calling()
 
 
-class ConditionalRouter(upstream.ConditionalRouter):
+class ConditionalRouter(support.HandlerInputAdapter, upstream.ConditionalRouter):
     """Send each input item to the event of the route whose condition it meets.
 
     Slot ``input``. Each item's payload is its ``data`` key, else its only
@@ -72,11 +72,7 @@ class ConditionalRouter(upstream.ConditionalRouter):
 
     def __init__(self) -> None:
         super().__init__()
-        # WORKAROUND: routilux 1.1.0's policy calls len() on a Slot, which has
-        # no __len__, and its logic takes one payload rather than the slot's
-        # list of items.
-        self.set_activation_policy(self._consume_input)
-        self.set_logic(self._route_items)
+        self.adopt_standard_calling()
         self._events_follow_config = True
         self._add_route_events()
 
@@ -95,21 +91,13 @@ class ConditionalRouter(upstream.ConditionalRouter):
         if getattr(self, "_events_follow_config", False):
             self._add_route_events()
 
-    def _consume_input(self, slots: dict[str, Any], worker_state: Any) -> support.PolicyResult:
-        data_slice = support.consume_new(slots, ["input"])
-        if data_slice:
-            return True, data_slice, "slot_activated"
-        return False, {}, "no_new_data"
-
-    def _route_items(
-        self, *slot_lists: list[Any], policy_message: str | None = None, worker_state: Any = None
-    ) -> None:
-        for item in support.by_slot_name(self, slot_lists).get("input", []):
-            support.call_handler(self._handle_input, item)
-
     def _add_route_events(self) -> None:
         for entry in self.get_config("routes") or []:
-            if not isinstance(entry, (list, tuple)) or len(entry) != 2 or not isinstance(entry[0], str):
+            if (
+                not isinstance(entry, (list, tuple))
+                or len(entry) != 2
+                or not isinstance(entry[0], str)
+            ):
                 raise ValueError(
                     f"ConditionalRouter route {entry!r} is invalid: expected [route_name, condition]"
                 )
@@ -147,12 +135,16 @@ def check_route_expression(expression: str) -> None:
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as error:
-        raise ValueError(f"Route expression {expression!r} is invalid: {error.msg}") from error
+        raise ValueError(
+            f"Route expression {expression!r} is invalid: {error.msg}"
+        ) from error
 
     for node in ast.walk(tree):
         problem = _forbidden_construct(node)
         if problem:
-            raise ValueError(f"Route expression {expression!r} is not allowed: it uses {problem}")
+            raise ValueError(
+                f"Route expression {expression!r} is not allowed: it uses {problem}"
+            )
 
 
 def _forbidden_construct(node: ast.AST) -> str | None:
@@ -161,7 +153,8 @@ def _forbidden_construct(node: ast.AST) -> str | None:
     if isinstance(node, ast.Name) and node.id.startswith("_"):
         return f"the name {node.id!r}"
     if isinstance(node, ast.Attribute) and (
-        node.attr in _FORBIDDEN_ATTRIBUTES or node.attr.startswith(_FORBIDDEN_ATTRIBUTE_PREFIXES)
+        node.attr in _FORBIDDEN_ATTRIBUTES
+        or node.attr.startswith(_FORBIDDEN_ATTRIBUTE_PREFIXES)
     ):
         return f"the attribute {node.attr!r}"
     return None
@@ -214,7 +207,9 @@ class Aggregator(upstream.Aggregator):
             if name not in self.slots:
                 self.add_slot(name)
 
-    def _collect_round(self, slots: dict[str, Any], worker_state: Any) -> support.PolicyResult:
+    def _collect_round(
+        self, slots: dict[str, Any], worker_state: Any
+    ) -> support.PolicyResult:
         slot_names = self.get_config("slots") or []
         timeout = self.get_config("timeout")
         with self._lock:
@@ -227,7 +222,11 @@ class Aggregator(upstream.Aggregator):
             if message is None and deadline is not None and support.now() >= deadline:
                 message = "timeout"
             if message is not None:
-                data_slice, self._pending_data, self._first_data_time = self._pending_data, {}, None
+                data_slice, self._pending_data, self._first_data_time = (
+                    self._pending_data,
+                    {},
+                    None,
+                )
 
         # The timer is scheduled or cancelled outside the lock, in case the
         # engine runs a due policy check synchronously.
@@ -261,21 +260,34 @@ class Aggregator(upstream.Aggregator):
             return "all_ready"
         if mode == "any" and ready:
             return "any_ready"
-        if mode == "n_of_m" and len(ready) >= (self.get_config("threshold") or len(slot_names)):
+        if mode == "n_of_m" and len(ready) >= (
+            self.get_config("threshold") or len(slot_names)
+        ):
             return "threshold_reached"
         return None
 
     def _emit_round(
-        self, *slot_lists: list[Any], policy_message: str | None = None, worker_state: Any = None
+        self,
+        *slot_lists: list[Any],
+        policy_message: str | None = None,
+        worker_state: Any = None,
     ) -> None:
-        received = {name: items for name, items in support.by_slot_name(self, slot_lists).items() if items}
+        received = {
+            name: items
+            for name, items in support.by_slot_name(self, slot_lists).items()
+            if items
+        }
         if policy_message == "timeout":
-            missing = [name for name in self.get_config("slots") or [] if name not in received]
+            missing = [
+                name for name in self.get_config("slots") or [] if name not in received
+            ]
             self.emit("timeout", partial_data=received, missing_slots=missing)
             return
 
         try:
-            merged = self._merge_data(received, self.get_config("merge_strategy", "dict"))
+            merged = self._merge_data(
+                received, self.get_config("merge_strategy", "dict")
+            )
         except Exception as error:  # documented: a failing merge emits ``error``
             logger.warning("Aggregator merge failed: %s", error)
             self.emit("error", error=str(error), slot="aggregator")

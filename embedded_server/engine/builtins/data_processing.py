@@ -92,7 +92,10 @@ class Filter(support.InputSlotAdapter, upstream.Filter):
         super().emit(event_name, *args, **kwargs)
 
     def _add_configured_events(self) -> None:
-        for key, params in (("pass_event", ["data"]), ("reject_event", ["data", "reason"])):
+        for key, params in (
+            ("pass_event", ["data"]),
+            ("reject_event", ["data", "reason"]),
+        ):
             name = self.get_config(key)
             if name and self.get_event(name) is None:
                 self.add_event(name, params)
@@ -127,7 +130,9 @@ class SchemaValidator(support.InputSlotAdapter, upstream.SchemaValidator):
     ) -> tuple[bool, list[str], Any]:
         # WORKAROUND: routilux 1.1.0 documents strict_mode and
         # custom_validators but never reads them while validating.
-        is_valid, errors, validated = super()._validate_item(data, schema, schema_type, strict_mode)
+        is_valid, errors, validated = super()._validate_item(
+            data, schema, schema_type, strict_mode
+        )
         errors = list(errors) + self._field_errors(validated)
         if strict_mode:
             errors = errors[:1]
@@ -151,7 +156,8 @@ class SchemaValidator(support.InputSlotAdapter, upstream.SchemaValidator):
             return super()._validate_jsonschema(data, schema)
         validator_class = schema_validator.jsonschema.validators.validator_for(schema)
         violations = sorted(
-            validator_class(schema).iter_errors(data), key=lambda error: list(error.absolute_path)
+            validator_class(schema).iter_errors(data),
+            key=lambda error: list(error.absolute_path),
         )
         errors = [f"{_json_path(error)}: {error.message}" for error in violations]
         return not errors, errors
@@ -168,7 +174,9 @@ class SchemaValidator(support.InputSlotAdapter, upstream.SchemaValidator):
             try:
                 passed = bool(validator(data.get(field)))
             except Exception as error:  # a validator that raises rejects the field
-                errors.append(f"{field}: validator raised {type(error).__name__}: {error}")
+                errors.append(
+                    f"{field}: validator raised {type(error).__name__}: {error}"
+                )
                 continue
             if not passed:
                 errors.append(f"{field}: failed custom validation")

@@ -1,0 +1,254 @@
+"""Jobs pane: filter bar, the paged jobs table and its live-insert handling."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.jobs_model import JobColumn, JobRole, JobsModel
+from app.views.filter_bar import FilterBar
+
+logger = logging.getLogger(__name__)
+
+_COLUMN_WIDTHS = {
+    JobColumn.STATUS: 110,
+    JobColumn.JOB_ID: 290,
+    JobColumn.FLOW: 140,
+    JobColumn.ENTRY: 150,
+    JobColumn.CREATED: 150,
+    JobColumn.DURATION: 90,
+}
+
+
+class JobsTable(QTableView):
+    """Table of jobs in server order; sorting is the server's, not the view's."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("jobs_table")
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.setShowGrid(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeader().setHighlightSections(False)
+
+    def apply_column_widths(self) -> None:
+        """Give each column a width that fits its usual content."""
+        for column, width in _COLUMN_WIDTHS.items():
+            self.setColumnWidth(column, width)
+
+    def sync_geometry(self) -> None:
+        """Update the scroll bar range at once instead of at the next layout."""
+        self.updateGeometries()
+
+
+class JobsPanel(QWidget):
+    """The jobs table with its filter bar, counts and "new jobs" button.
+
+    Rows inserted above the first visible row while the user has scrolled
+    down do not move what the user sees: the scroll position grows by the
+    inserted rows' height, and a button offers to jump to the new jobs. At
+    the top of the list, new jobs simply appear. The selection follows its
+    job either way, because the selection model tracks rows through inserts.
+
+    Signals:
+        job_selected(object): The selected job id, or None.
+        filter_changed(FilterState): Forwarded from the filter bar.
+    """
+
+    job_selected = Signal(object)
+    filter_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._model: JobsModel | None = None
+        self._anchor: QPersistentModelIndex | None = None
+        self._anchor_top = 0
+        self._unseen = 0
+        self._pending_selection: str | None = None
+
+        self.filter_bar = FilterBar(self)
+        self.table = JobsTable(self)
+        self._new_jobs_button = QPushButton(self.table.viewport())
+        self._new_jobs_button.setObjectName("new_jobs_button")
+        self._new_jobs_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._new_jobs_button.hide()
+        self._count_label = QLabel(self)
+        self._count_label.setObjectName("jobs_count")
+        self._empty_label = QLabel("No jobs match the filter.", self.table.viewport())
+        self._empty_label.setObjectName("empty_jobs")
+        self._empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._empty_label.hide()
+        self._build_layout()
+
+        self.filter_bar.filter_changed.connect(self.filter_changed)
+        self._new_jobs_button.clicked.connect(self._on_new_jobs_button_clicked)
+        self.table.verticalScrollBar().valueChanged.connect(self._on_scroll_value_changed)
+
+    def _build_layout(self) -> None:
+        footer = QHBoxLayout()
+        footer.addWidget(self._count_label)
+        footer.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 4)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(footer)
+
+    # Public API
+
+    def set_model(self, model: JobsModel) -> None:
+        """Show ``model``; call once per window."""
+        self._model = model
+        self.table.setModel(model)
+        self.table.apply_column_widths()
+        model.rowsAboutToBeInserted.connect(self._on_model_rows_about_to_be_inserted)
+        model.rowsInserted.connect(self._on_model_rows_inserted)
+        model.modelReset.connect(self._on_model_reset)
+        store = model.store
+        store.total_changed.connect(self._update_footer)
+        store.loading_changed.connect(self._update_footer)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self._update_footer()
+
+    @property
+    def unseen_count(self) -> int:
+        """New jobs inserted above the visible rows since the user looked."""
+        return self._unseen
+
+    def selected_job_id(self) -> str | None:
+        """Return the id of the selected job, or None."""
+        rows = self.table.selectionModel().selectedRows() if self._model else []
+        return rows[0].data(JobRole.JOB_ID) if rows else None
+
+    def select_job(self, job_id: str) -> None:
+        """Select ``job_id`` now, or as soon as its row is loaded."""
+        row = self._model.row_of(job_id) if self._model else None
+        if row is None:
+            self._pending_selection = job_id
+            return
+        self._pending_selection = None
+        index = self._model.index(row, 0)
+        flags = (
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.selectionModel().setCurrentIndex(index, flags)
+        self.table.scrollTo(index)
+
+    def scroll_to_newest(self) -> None:
+        """Scroll to the top, where the newest jobs are."""
+        self.table.scrollToTop()
+        self._set_unseen(0)
+
+    # Live inserts
+
+    @Slot(QModelIndex, int, int)
+    def _on_model_rows_about_to_be_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        self._anchor = None
+        if self.table.verticalScrollBar().value() == 0:
+            return
+        top = self.table.indexAt(QPoint(0, 0))
+        if top.isValid() and first <= top.row():
+            self._anchor = QPersistentModelIndex(top)
+            self._anchor_top = self.table.visualRect(top).top()
+
+    @Slot(QModelIndex, int, int)
+    def _on_model_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if self._anchor is not None and self._anchor.isValid():
+            self.table.sync_geometry()
+            shift = self.table.visualRect(QModelIndex(self._anchor)).top() - self._anchor_top
+            bar = self.table.verticalScrollBar()
+            bar.setValue(bar.value() + shift)
+            self._set_unseen(self._unseen + last - first + 1)
+        self._anchor = None
+
+        if self._pending_selection is not None:
+            self.select_job(self._pending_selection)
+        self._update_footer()
+
+    @Slot()
+    def _on_model_reset(self) -> None:
+        self._set_unseen(0)
+        self._update_footer()
+
+    @Slot(int)
+    def _on_scroll_value_changed(self, value: int) -> None:
+        if value == 0 and self._unseen:
+            self._set_unseen(0)
+
+    @Slot()
+    def _on_new_jobs_button_clicked(self) -> None:
+        self.scroll_to_newest()
+
+    def _set_unseen(self, count: int) -> None:
+        self._unseen = count
+        if count <= 0:
+            self._new_jobs_button.hide()
+            return
+        noun = "job" if count == 1 else "jobs"
+        self._new_jobs_button.setText(f"↑ {count} new {noun}")
+        self._new_jobs_button.adjustSize()
+        self._place_overlays()
+        self._new_jobs_button.show()
+        self._new_jobs_button.raise_()
+
+    # Selection and layout
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        job_id = self.selected_job_id()
+        if job_id is not None or not selected.isEmpty() or not deselected.isEmpty():
+            self.job_selected.emit(job_id)
+
+    @Slot()
+    def _update_footer(self, *_args: object) -> None:
+        if self._model is None:
+            return
+        store = self._model.store
+        shown, total = len(store), store.total
+        text = f"{total:,} jobs" if shown >= total else f"{shown:,} of {total:,} jobs loaded"
+        if store.loading:
+            text += " · loading…"
+        self._count_label.setText(text)
+        self._empty_label.setVisible(shown == 0 and not store.loading)
+        self._place_overlays()
+
+    def _place_overlays(self) -> None:
+        viewport = self.table.viewport()
+        button = self._new_jobs_button
+        button.move((viewport.width() - button.width()) // 2, 8)
+        self._empty_label.setGeometry(0, 0, viewport.width(), viewport.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        """Extend resizeEvent to keep the overlays centred on the table."""
+        super().resizeEvent(event)
+        self._place_overlays()
