@@ -20,7 +20,7 @@ from embedded_server.engine.scheduler import Engine
 from embedded_server.events.bus import EventBus
 from embedded_server.events.websocket import router as websocket_router
 from embedded_server.middleware import GuardMiddleware
-from embedded_server.routes import flows, jobs, meta
+from embedded_server.routes import flows, jobs, meta, workers
 from embedded_server.routes.deps import ServerState
 from embedded_server.settings import Settings
 from embedded_server.store.database import Database
@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(meta.router)
     app.include_router(flows.router)
     app.include_router(jobs.router)
+    app.include_router(workers.router)
     app.include_router(websocket_router)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:

@@ -159,9 +159,9 @@ class JobDetailController(QObject):
             return
         for result in results:
             if isinstance(result, notify.NETWORK_ERRORS):
-                self.load_failed.emit(
-                    f"Couldn't load job {job_id}: {notify.describe(result)}"
-                )
+                text = f"Couldn't load job {job_id}: {notify.describe(result)}"
+                notify.error(text)
+                self.load_failed.emit(text)
                 return
             if isinstance(result, BaseException):
                 raise result

@@ -32,9 +32,11 @@ logger = logging.getLogger(__name__)
 
 WEBSOCKET_PATH = "/api/v1/websocket"
 
-# Handshake answers that another attempt cannot fix: bad key, no endpoint.
+# Handshake answers that another attempt cannot fix: a bad key, a rejected
+# query or no endpoint at this URL.
 _FATAL_HANDSHAKE_STATUSES = {
-    401: "the server rejected the API key",
+    400: "the server rejected the request",
+    401: "the server requires an API key",
     403: "the server rejected the API key",
     404: "the server has no event stream at this address",
 }
@@ -151,7 +153,6 @@ class EventStream(QObject):
         self._stopping = False
         self._last_seq: int | None = None
         self._last_message_at: float | None = None
-        self._heartbeat_interval: float | None = None
         self._heartbeat_failure: str | None = None
 
     @property
@@ -161,7 +162,10 @@ class EventStream(QObject):
 
     @property
     def last_seq(self) -> int | None:
-        """``seq`` of the last event emitted, or None before the first one."""
+        """``seq`` of the last event received, or the server's newest seq at connect time.
+
+        None until either is known; the next reconnect asks for events after it.
+        """
         return self._last_seq
 
     def set_server_info(self, info: records.ServerInfo) -> None:
@@ -257,11 +261,15 @@ class EventStream(QObject):
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
+            detail = _rejection_detail(exc.response.body)
             if status in _FATAL_HANDSHAKE_STATUSES:
+                reason = detail or _FATAL_HANDSHAKE_STATUSES[status]
                 raise _Fatal(
-                    f"Couldn't connect to the event stream: {_FATAL_HANDSHAKE_STATUSES[status]} (HTTP {status})"
+                    f"Couldn't connect to the event stream: {reason} (HTTP {status})"
                 ) from exc
-            raise _Lost(f"Couldn't connect to the event stream: HTTP {status}") from exc
+            raise _Lost(
+                f"Couldn't connect to the event stream: {detail or 'HTTP error'} (HTTP {status})"
+            ) from exc
         except InvalidURI as exc:
             raise _Fatal(f"Invalid event stream URL: {exc}") from exc
         except TimeoutError as exc:
@@ -353,34 +361,32 @@ class EventStream(QObject):
             logger.debug("< %s", kind)
 
     def _on_connection_status(self, message: dict[str, Any]) -> None:
-        interval = message.get("heartbeat_interval")
-        if isinstance(interval, int | float) and not isinstance(interval, bool):
-            self._heartbeat_interval = float(interval)
         name = message.get("server_name") or self._status.server_name
         version = message.get("server_version") or self._status.server_version
         self._status = replace(
             self._status, server_name=str(name), server_version=str(version)
         )
 
-        # A server whose newest seq is behind ours was restarted and counts
-        # from 1 again; without a reset every new event would look like a
-        # duplicate.
+        # The server's newest seq is the replay point for the next reconnect
+        # when no event has arrived yet. A server whose newest seq is behind
+        # ours was restarted with its history reset and counts from 1 again;
+        # without lowering last_seq every new event would look like a duplicate.
         server_seq = message.get("last_seq")
-        if (
-            isinstance(server_seq, int)
-            and self._last_seq is not None
-            and server_seq < self._last_seq
-        ):
-            self._last_seq = None
+        if not isinstance(server_seq, int) or isinstance(server_seq, bool):
+            return
+        if self._last_seq is None:
+            self._last_seq = server_seq
+        elif server_seq < self._last_seq:
+            self._last_seq = server_seq
             self.resync_needed.emit(
                 "The server restarted and its event numbering began again"
             )
 
     def _on_catch_up_incomplete(self, message: dict[str, Any]) -> None:
         first = message.get("first_available_seq")
-        if isinstance(first, int) and (
-            self._last_seq is None or first - 1 > self._last_seq
-        ):
+        if isinstance(first, int) and not isinstance(first, bool):
+            if first - 1 == self._last_seq:
+                return  # already handled when connection:status showed the reset
             self._last_seq = first - 1
         self.resync_needed.emit(
             "The server no longer has all the events missed while disconnected"
@@ -457,6 +463,21 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in extra]
     query.extend(extra.items())
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _rejection_detail(body: bytes | None) -> str:
+    """Return the ``message`` of a JSON error body, or an empty string."""
+    try:
+        parsed = json.loads(body or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return ""
+    if not isinstance(parsed, dict):
+        return ""
+    nested = parsed.get("error")
+    message = parsed.get("message") or (
+        nested.get("message") if isinstance(nested, dict) else None
+    )
+    return str(message).rstrip(".") if message else ""
 
 
 def _describe_close(exc: ConnectionClosed) -> str:

@@ -27,6 +27,7 @@ from embedded_server.engine.catalog import FlowCatalog, FlowSpec
 from embedded_server.engine.context import current_run
 from embedded_server.engine.run import Deliver, JobRun, Reactivate, Retry, WorkItem
 from embedded_server.engine.timers import TimerQueue
+from embedded_server.engine.workers import Worker, WorkerRegistry
 from embedded_server.store.jobs import JobStore
 from embedded_server.store.records import JobRecord
 
@@ -86,7 +87,7 @@ class Engine:
         self.timers = TimerQueue()
         self._active: dict[str, JobRun] = {}
         self._active_lock = threading.Lock()
-        self._worker_ids: dict[str, str] = {}
+        self.workers = WorkerRegistry()
 
     # -- public API -----------------------------------------------------
 
@@ -104,9 +105,10 @@ class Engine:
         """Start a job by posting ``params`` to an entry slot.
 
         Raises:
-            SubmitError: unknown flow, routine or slot, or a duplicate job id.
+            SubmitError: unknown flow, routine, slot or worker, or a duplicate job id.
         """
         flow = self._resolve(flow_id, routine_id, slot_name)
+        worker = self._resolve_worker(flow_id, worker_id)
         job_id = job_id or str(uuid.uuid4())
         if self.active_run(job_id) or self.jobs.get(job_id):
             raise SubmitError("CONFLICT", f"Job '{job_id}' already exists; choose another job_id")
@@ -115,7 +117,7 @@ class Engine:
         record = JobRecord(
             job_id=job_id,
             flow_id=flow_id,
-            worker_id=worker_id or self._default_worker(flow_id),
+            worker_id=worker.worker_id,
             routine_id=routine_id,
             slot_name=slot_name,
             status="running",
@@ -127,6 +129,7 @@ class Engine:
         run = JobRun(self, flow, record, flow.instantiate())
         run.queue.append(Deliver(routine_id, slot_name, params, "external"))
         self.jobs.insert(record)
+        self.workers.job_started(worker.worker_id)
         with self._active_lock:
             self._active[job_id] = run
         self.publish("job_started", run, {"job": record.summary()})
@@ -190,8 +193,18 @@ class Engine:
             )
         return flow
 
-    def _default_worker(self, flow_id: str) -> str:
-        return self._worker_ids.setdefault(flow_id, str(uuid.uuid4()))
+    def _resolve_worker(self, flow_id: str, worker_id: str | None) -> Worker:
+        if worker_id is None:
+            return self.workers.default_for(flow_id)
+        worker = self.workers.get(worker_id)
+        if worker is None:
+            raise SubmitError("WORKER_NOT_FOUND",
+                              f"Worker '{worker_id}' not found; create it with POST /api/v1/workers "
+                              "or leave worker_id out")
+        if worker.flow_id != flow_id:
+            raise SubmitError("CONFLICT", f"Worker '{worker_id}' runs flow '{worker.flow_id}', "
+                              f"not '{flow_id}'")
+        return worker
 
     def _schedule_timeout(self, run: JobRun) -> None:
         execution = run.flow.dsl.get("execution")
@@ -348,6 +361,7 @@ class Engine:
         finally:
             with self._active_lock:
                 self._active.pop(run.job_id, None)
+            self.workers.job_ended(record.worker_id, status)
             run.done.set()
         self.publish(f"job_{status}", run, {"job": record.summary()})
         return True

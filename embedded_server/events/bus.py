@@ -277,6 +277,12 @@ class EventBus:
         ))
         subscriber.next_seq = first_available
 
+    async def wait_stored(self, seq: int | None = None) -> None:
+        """Wait until the writer stored every event up to ``seq`` (default: `last_seq`)."""
+        target = self._seq if seq is None else seq
+        while self._saved_seq < target:
+            await self._wait_saved()
+
     async def _wait_saved(self) -> None:
         if self._saved_changed is None:
             self._saved_changed = asyncio.Event()

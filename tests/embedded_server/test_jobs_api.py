@@ -298,3 +298,25 @@ def test_created_at_is_iso_utc(client):
 
     assert job["created_at"].endswith("Z")
     assert abs(created - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_jobs_without_worker_share_the_flow_default_worker(client):
+    first = submit(client, {"value": 1})
+    second = submit(client, {"value": 2})
+
+    workers = client.get("/api/v1/workers", params={"flow_id": "pipeline"}).json()
+
+    assert first["worker_id"] == second["worker_id"]
+    assert [w["worker_id"] for w in workers["workers"]] == [first["worker_id"]]
+
+
+def test_named_worker_must_exist_and_match_the_flow(client):
+    created = client.post("/api/v1/workers", json={"flow_id": "pipeline", "worker_id": "w1"})
+    job = submit(client, {"value": 1}, worker_id="w1")
+    unknown = client.post("/api/v1/jobs", json={"flow_id": "pipeline", "routine_id": "source",
+                                                "slot_name": "input", "worker_id": "nope"})
+
+    assert created.status_code == 201
+    assert job["worker_id"] == "w1"
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "WORKER_NOT_FOUND"

@@ -246,6 +246,27 @@ def test_server_restart_resets_numbering(run):
     assert recorder.resyncs == ["The server restarted and its event numbering began again"]
 
 
+def test_reconnect_catches_up_from_server_baseline(run):
+    async def scenario():
+        changes = Changes()
+        server = ProtocolServer(changes)
+        for _ in range(3):
+            await server.publish()  # history from before the client connected
+        server.status_extra = {"last_seq": 3}
+        async with running(server) as (stream, recorder):
+            await changes.wait_for(lambda: server.clients)
+            server.drop_all()
+            await changes.wait_for(lambda: not server.clients)
+            await server.publish()  # missed while disconnected
+            await changes.wait_for(lambda: len(recorder.events) == 1)
+            return server, recorder
+
+    server, recorder = run(scenario())
+    assert server.after_seqs == [None, 3]
+    assert recorder.seqs() == [4]
+    assert recorder.resyncs == []
+
+
 def test_reconnect_now_skips_backoff(run):
     async def scenario():
         changes = Changes()
