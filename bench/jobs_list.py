@@ -15,7 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import Row, ServerProcess, format_table, median, percentile, ratio, save_json
+from bench.common import (
+    Row,
+    ServerProcess,
+    format_table,
+    median,
+    percentile,
+    ratio,
+    save_json,
+)
 from bench.common import work_dir as make_work_dir
 from bench.scale import ScaleConfig, run_scale
 

@@ -71,13 +71,23 @@ def create_app(settings: Settings) -> FastAPI:
         output.install()
         bus = EventBus(database)
         await bus.start()
-        engine = Engine(catalog, job_store, bus, threads=settings.worker_threads,
-                        max_output_bytes=settings.max_output_bytes)
-        app.state.server = ServerState(settings, catalog, job_store, engine, bus, time.time())
+        engine = Engine(
+            catalog,
+            job_store,
+            bus,
+            threads=settings.worker_threads,
+            max_output_bytes=settings.max_output_bytes,
+        )
+        app.state.server = ServerState(
+            settings, catalog, job_store, engine, bus, time.time()
+        )
         app.state.bus = bus
         app.state.settings = settings
-        logger.info("Ready with %d flow(s) and %d load error(s)",
-                    len(catalog.flows()), len(catalog.load_errors))
+        logger.info(
+            "Ready with %d flow(s) and %d load error(s)",
+            len(catalog.flows()),
+            len(catalog.load_errors),
+        )
         try:
             yield
         finally:
@@ -99,8 +109,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(websocket_router)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["*"], allow_headers=["*"], max_age=600)
-    app.add_middleware(GuardMiddleware, api_key=settings.api_key,
-                       rate_per_minute=settings.rate_limit_per_minute)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            max_age=600,
+        )
+    app.add_middleware(
+        GuardMiddleware,
+        api_key=settings.api_key,
+        rate_per_minute=settings.rate_limit_per_minute,
+    )
     return app

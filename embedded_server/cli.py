@@ -16,7 +16,12 @@ import uvicorn
 
 from embedded_server import __version__
 from embedded_server.app import create_app
-from embedded_server.settings import API_KEY_ENV, EXIT_WITH_PARENT_ENV, Settings, default_db_path
+from embedded_server.settings import (
+    API_KEY_ENV,
+    EXIT_WITH_PARENT_ENV,
+    Settings,
+    default_db_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,34 +32,75 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the Overseer Routilux server: the routilux engine with job "
         "history, live events and a debugger API.",
     )
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1; anything else "
-                        "needs an API key)")
-    parser.add_argument("--port", type=int, default=0,
-                        help="TCP port; 0 picks a free one (default 0)")
-    parser.add_argument("--routines-dir", action="append", type=Path, default=[],
-                        metavar="DIR", help="folder of Python files that register routine "
-                        "classes (repeatable)")
-    parser.add_argument("--flows-dir", action="append", type=Path, default=[], metavar="DIR",
-                        help="folder of YAML or JSON flow files (repeatable)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; anything else needs an API key)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="TCP port; 0 picks a free one (default 0)"
+    )
+    parser.add_argument(
+        "--routines-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="folder of Python files that register routine classes (repeatable)",
+    )
+    parser.add_argument(
+        "--flows-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="folder of YAML or JSON flow files (repeatable)",
+    )
     parser.add_argument("--demo", action="store_true", help="also load the demo flows")
-    parser.add_argument("--db", type=Path, default=None, metavar="FILE",
-                        help=f"SQLite history file (default {default_db_path()})")
-    parser.add_argument("--api-key", default=None,
-                        help=f"API key clients must send (default: ${API_KEY_ENV}; "
-                        "prefer the variable, since arguments are visible to other users)")
-    parser.add_argument("--allow-evaluate", action="store_true",
-                        help="turn on the evaluate API for paused jobs (off by default)")
-    parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
-                        help="browser origin allowed for CORS and WebSockets (repeatable)")
-    parser.add_argument("--threads", type=int, default=16,
-                        help="threads that run routine code (default 16)")
-    parser.add_argument("--rate-limit", type=int, default=6000, metavar="PER_MINUTE",
-                        help="requests per minute per client; 0 turns limiting off "
-                        "(default 6000)")
-    parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"])
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"SQLite history file (default {default_db_path()})",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help=f"API key clients must send (default: ${API_KEY_ENV}; "
+        "prefer the variable, since arguments are visible to other users)",
+    )
+    parser.add_argument(
+        "--allow-evaluate",
+        action="store_true",
+        help="turn on the evaluate API for paused jobs (off by default)",
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="browser origin allowed for CORS and WebSockets (repeatable)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=16,
+        help="threads that run routine code (default 16)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=6000,
+        metavar="PER_MINUTE",
+        help="requests per minute per client; 0 turns limiting off (default 6000)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
     return parser
 
 
@@ -113,12 +159,17 @@ def _watch_parent(server: _Server) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     settings = settings_from(args)
     if not _is_loopback(settings.host) and not settings.api_key:
-        print(f"Refusing to listen on {settings.host} without an API key: set "
-              f"{API_KEY_ENV} or --api-key, or listen on 127.0.0.1.", file=sys.stderr)
+        print(
+            f"Refusing to listen on {settings.host} without an API key: set "
+            f"{API_KEY_ENV} or --api-key, or listen on 127.0.0.1.",
+            file=sys.stderr,
+        )
         return 2
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -127,13 +178,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sock.bind((settings.host, settings.port))
     except OSError as exc:
-        print(f"Cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
-              "Choose another --port, or 0 for a free one.", file=sys.stderr)
+        print(
+            f"Cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
+            "Choose another --port, or 0 for a free one.",
+            file=sys.stderr,
+        )
         return 2
     port = sock.getsockname()[1]
     shown_host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
-    config = uvicorn.Config(create_app(settings), access_log=False, log_level=args.log_level,
-                            lifespan="on", ws_ping_interval=20, ws_ping_timeout=20)
+    config = uvicorn.Config(
+        create_app(settings),
+        access_log=False,
+        log_level=args.log_level,
+        lifespan="on",
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+    )
     server = _Server(config, f"http://{shown_host}:{port}")
     if os.environ.get(EXIT_WITH_PARENT_ENV) == "1":
         _watch_parent(server)

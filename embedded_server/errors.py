@@ -1,4 +1,4 @@
-"""The API's error shape and the handlers that give every failure a clear answer.
+"""The API's error shape and the handlers that give every failure a clear response.
 
 Error hierarchy::
 
@@ -36,10 +36,14 @@ _STATUS_CODES = {
 
 
 class ApiError(Exception):
-    """An error answer: HTTP status, a stable code and a message for people."""
+    """An error response: HTTP status, a stable code and a message for people."""
 
     def __init__(
-        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -54,11 +58,15 @@ class NotFound(ApiError):
 
 
 class Conflict(ApiError):
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(409, code, message, details)
 
 
-def validation_error(loc: list[str], message: str, *, kind: str = "value_error") -> ApiError:
+def validation_error(
+    loc: list[str], message: str, *, kind: str = "value_error"
+) -> ApiError:
     """Return a 422 for one bad parameter, in the same shape FastAPI uses."""
     return ApiError(
         422,
@@ -72,7 +80,12 @@ def error_body(
     code: str, message: str, details: Any = None, request_id: str | None = None
 ) -> dict[str, Any]:
     """Build the error body: the nested object, repeated at the top for stock clients."""
-    inner = {"code": code, "message": message, "details": details, "request_id": request_id}
+    inner = {
+        "code": code,
+        "message": message,
+        "details": details,
+        "request_id": request_id,
+    }
     return {"code": code, "message": message, "details": details, "error": inner}
 
 
@@ -80,8 +93,14 @@ def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
 
-def _respond(request: Request, status: int, code: str, message: str, details: Any = None,
-             headers: dict[str, str] | None = None) -> JSONResponse:
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = error_body(code, message, details, _request_id(request))
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -96,27 +115,54 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
             for e in exc.errors()
         ]
         where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:3])
-        message = f"Invalid request: {errors[0]['msg']} ({where})" if errors else "Invalid request"
+        message = (
+            f"Invalid request: {errors[0]['msg']} ({where})"
+            if errors
+            else "Invalid request"
+        )
         return _respond(request, 422, "VALIDATION_ERROR", message, {"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "ERROR")
-        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").lower()
+        message = (
+            exc.detail
+            if isinstance(exc.detail, str)
+            else code.replace("_", " ").lower()
+        )
         if exc.status_code == 404 and message == "Not Found":
             message = f"No route {request.method} {request.url.path}; see /openapi.json"
         if exc.status_code == 405:
             message = f"Method {request.method} is not allowed on {request.url.path}"
-        return _respond(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        return _respond(
+            request,
+            exc.status_code,
+            code,
+            message,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = _request_id(request)
-        logger.exception("Unhandled error in %s %s (request %s)", request.method,
-                         request.url.path, request_id)
-        return _respond(request, 500, "INTERNAL_ERROR",
-                        f"Internal error; the server log has details under request id {request_id}")
+        logger.error(
+            "Unhandled error in %s %s (request %s)",
+            request.method,
+            request.url.path,
+            request_id,
+            exc_info=exc,
+        )
+        return _respond(
+            request,
+            500,
+            "INTERNAL_ERROR",
+            f"Internal error; the server log has details under request id {request_id}",
+        )

@@ -13,7 +13,9 @@ EXIT_WITH_PARENT_ENV = "OVERSEER_EXIT_WITH_PARENT"
 
 def default_db_path() -> Path:
     """Return the history file in the user's data folder."""
-    return Path(platformdirs.user_data_dir("overseer-desktop", "Overseer")) / "history.db"
+    return (
+        Path(platformdirs.user_data_dir("overseer-desktop", "Overseer")) / "history.db"
+    )
 
 
 @dataclass

@@ -63,4 +63,6 @@ def start_server(settings: Settings, *, timeout: float = 20.0) -> RunningServer:
     if not ready.wait(timeout):
         server.should_exit = True
         raise RuntimeError(f"the test server did not start within {timeout} s")
-    return RunningServer(f"http://127.0.0.1:{port}", settings, app, server, thread, sock)
+    return RunningServer(
+        f"http://127.0.0.1:{port}", settings, app, server, thread, sock
+    )

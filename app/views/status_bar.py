@@ -53,6 +53,7 @@ class ConnectionIndicator(QWidget):
         self._received_at = 0.0
         self._server_text = ""
         self._starting_text = ""
+        self._status_source: Callable[[], ConnectionStatus] | None = None
 
         self.dot = QLabel("●", self)
         self.state_label = QLabel(self)
@@ -99,6 +100,15 @@ class ConnectionIndicator(QWidget):
         self._status = status
         self._received_at = self._clock()
         self._starting_text = ""
+        self.refresh()
+
+    def set_status_source(self, source: Callable[[], ConnectionStatus]) -> None:
+        """Read the last message time from ``source`` on each tick.
+
+        The stream does not emit a status for every message it receives, so
+        the age of the last message comes from its current status instead.
+        """
+        self._status_source = source
         self.refresh()
 
     def set_starting(self, text: str) -> None:
@@ -170,7 +180,10 @@ class ConnectionIndicator(QWidget):
         return self._server_text
 
     def _age_text(self, status: ConnectionStatus) -> str:
-        if status.last_message_at is None:
+        last_message_at = status.last_message_at
+        if self._status_source is not None:
+            last_message_at = self._status_source().last_message_at
+        if last_message_at is None:
             return ""
-        age = self._clock() - status.last_message_at
+        age = self._clock() - last_message_at
         return f"Last message {formatting.format_age(age)} ago"

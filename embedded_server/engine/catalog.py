@@ -127,15 +127,23 @@ def parse_flow(dsl: Any, *, source: str | None = None) -> FlowSpec:
         FlowDefinitionError: the DSL is not a flow this server can run.
     """
     if not isinstance(dsl, dict):
-        raise FlowDefinitionError(f"expected a mapping at the top level, got {type(dsl).__name__}")
+        raise FlowDefinitionError(
+            f"expected a mapping at the top level, got {type(dsl).__name__}"
+        )
     flow_id = dsl.get("flow_id")
     if not isinstance(flow_id, str) or not flow_id.strip():
-        raise FlowDefinitionError("missing 'flow_id': give the flow a non-empty string id")
+        raise FlowDefinitionError(
+            "missing 'flow_id': give the flow a non-empty string id"
+        )
     raw_routines = dsl.get("routines")
     if not isinstance(raw_routines, dict) or not raw_routines:
-        raise FlowDefinitionError("missing 'routines': expected a mapping of routine ids")
+        raise FlowDefinitionError(
+            "missing 'routines': expected a mapping of routine ids"
+        )
 
-    routines = {rid: _parse_routine(str(rid), spec) for rid, spec in raw_routines.items()}
+    routines = {
+        rid: _parse_routine(str(rid), spec) for rid, spec in raw_routines.items()
+    }
     connections = _parse_connections(dsl.get("connections", []), routines)
     targets: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for c in connections:
@@ -169,7 +177,9 @@ def _parse_routine(rid: str, spec: Any) -> RoutineSpec:
     error_handler = spec.get("error_handler")
     if error_handler is not None:
         if not isinstance(error_handler, dict):
-            raise FlowDefinitionError(f"routine '{rid}': 'error_handler' must be a mapping")
+            raise FlowDefinitionError(
+                f"routine '{rid}': 'error_handler' must be a mapping"
+            )
         build_error_handler(error_handler)
 
     try:
@@ -188,13 +198,17 @@ def _parse_routine(rid: str, spec: Any) -> RoutineSpec:
     )
 
 
-def _parse_connections(raw: Any, routines: dict[str, RoutineSpec]) -> list[ConnectionSpec]:
+def _parse_connections(
+    raw: Any, routines: dict[str, RoutineSpec]
+) -> list[ConnectionSpec]:
     if not isinstance(raw, list):
         raise FlowDefinitionError("'connections' must be a list of {from, to} mappings")
     connections = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict) or "from" not in item or "to" not in item:
-            raise FlowDefinitionError(f"connection {index}: expected a mapping with 'from' and 'to'")
+            raise FlowDefinitionError(
+                f"connection {index}: expected a mapping with 'from' and 'to'"
+            )
         source, event = _split_port(index, "from", item["from"])
         target, slot = _split_port(index, "to", item["to"])
         if source not in routines:

@@ -28,7 +28,9 @@ class TrackedJobContext(JobContext):
 
     run: Any = field(default=None, repr=False, compare=False)
 
-    def trace(self, routine_id: str, action: str, details: dict[str, Any] | None = None) -> None:
+    def trace(
+        self, routine_id: str, action: str, details: dict[str, Any] | None = None
+    ) -> None:
         """Extend JobContext.trace: record the entry in the job's history."""
         self.run.record_trace(routine_id, action, details or {})
 
@@ -47,7 +49,9 @@ class RuntimeFacade:
     def __init__(self, engine: Any) -> None:
         self._engine = engine
 
-    def complete_job(self, job_id: str, status: str = "completed", error: str | None = None) -> bool:
+    def complete_job(
+        self, job_id: str, status: str = "completed", error: str | None = None
+    ) -> bool:
         run = self._engine.active_run(job_id)
         if run is None:
             return False

@@ -68,7 +68,9 @@ def _import_file(path: Path, catalog: FlowCatalog) -> bool:
 
 
 def _user_frame(exc: BaseException, path: Path) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)
+    ]
     return f" (line {frames[-1].lineno})" if frames else ""
 
 
@@ -89,7 +91,9 @@ def load_flow_file(path: Path, catalog: FlowCatalog) -> int:
     """Load one flow file into the catalog; return 1 on success, 0 on error."""
     try:
         text = path.read_text(encoding="utf-8")
-        dsl = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        dsl = (
+            json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        )
         flow = parse_flow(dsl, source=str(path))
     except (OSError, UnicodeDecodeError) as exc:
         catalog.add_error(path, "flow", f"cannot read the file: {exc}")

@@ -82,7 +82,9 @@ class JobRun:
 
     def __post_init__(self) -> None:
         self.routine_ids = {id(routine): rid for rid, routine in self.routines.items()}
-        self.worker_state = WorkerState(flow_id=self.flow.flow_id, worker_id=self.record.worker_id)
+        self.worker_state = WorkerState(
+            flow_id=self.flow.flow_id, worker_id=self.record.worker_id
+        )
         self.worker_state._executor = self
         self.worker_state._runtime = RuntimeFacade(self.engine)
         self.job_context = TrackedJobContext(
@@ -136,7 +138,12 @@ class JobRun:
         publish: str | None = None,
     ) -> None:
         """Append a trace entry, and publish it as an event of type ``publish``."""
-        entry = {"ts": time.time(), "routine_id": routine_id, "action": action, "details": details}
+        entry = {
+            "ts": time.time(),
+            "routine_id": routine_id,
+            "action": action,
+            "details": details,
+        }
         self.trace.append(entry)
         if publish:
             self.engine.publish(publish, self, {"routine_id": routine_id, **details})
@@ -160,7 +167,9 @@ class JobRun:
     def schedule_reactivation(self, delay: float, routine_id: str) -> None:
         with self.lock:
             self.pending_timers += 1
-        self.engine.timers.schedule(delay, lambda: self.engine.timer_fired(self, Reactivate(routine_id)))
+        self.engine.timers.schedule(
+            delay, lambda: self.engine.timer_fired(self, Reactivate(routine_id))
+        )
 
     # -- output ------------------------------------------------------------
 

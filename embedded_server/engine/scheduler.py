@@ -25,7 +25,7 @@ from routilux.core.slot import SlotQueueFullError
 from embedded_server.engine import output
 from embedded_server.engine.catalog import FlowCatalog, FlowSpec
 from embedded_server.engine.context import current_run
-from embedded_server.engine.run import Deliver, JobRun, Reactivate, Retry, WorkItem
+from embedded_server.engine.run import Deliver, JobRun, Retry, WorkItem
 from embedded_server.engine.timers import TimerQueue
 from embedded_server.engine.workers import Worker, WorkerRegistry
 from embedded_server.store.jobs import JobStore
@@ -39,7 +39,9 @@ STEPS_PER_TURN = 64
 
 
 class Publisher(Protocol):
-    def publish(self, type: str, job_id: str | None, flow_id: str | None, data: dict) -> int: ...
+    def publish(
+        self, type: str, job_id: str | None, flow_id: str | None, data: dict
+    ) -> int: ...
 
 
 class SubmitError(LookupError):
@@ -50,7 +52,9 @@ class SubmitError(LookupError):
         self.code = code
 
 
-def immediate_policy(slots: dict[str, Any], worker_state: Any) -> tuple[bool, dict, str]:
+def immediate_policy(
+    slots: dict[str, Any], worker_state: Any
+) -> tuple[bool, dict, str]:
     """Activate on any new data, taking everything waiting in every slot.
 
     routilux documents this as the behaviour of a routine without an
@@ -66,7 +70,7 @@ class Engine:
     """Runs jobs of the catalog's flows on a bounded pool of threads.
 
     A job is a queue of work items. While it has work, one pool task drains
-    it; while it waits on nothing it holds no thread. It completes when its
+    it; while it waits it uses no thread. It completes when its
     queue is empty, no routine runs and no timer is pending.
     """
 
@@ -83,7 +87,9 @@ class Engine:
         self.jobs = jobs
         self.bus = bus
         self.max_output_bytes = max_output_bytes
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="routine")
+        self.pool = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="routine"
+        )
         self.timers = TimerQueue()
         self._active: dict[str, JobRun] = {}
         self._active_lock = threading.Lock()
@@ -111,7 +117,9 @@ class Engine:
         worker = self._resolve_worker(flow_id, worker_id)
         job_id = job_id or str(uuid.uuid4())
         if self.active_run(job_id) or self.jobs.get(job_id):
-            raise SubmitError("CONFLICT", f"Job '{job_id}' already exists; choose another job_id")
+            raise SubmitError(
+                "CONFLICT", f"Job '{job_id}' already exists; choose another job_id"
+            )
 
         now = time.time()
         record = JobRecord(
@@ -198,19 +206,25 @@ class Engine:
             return self.workers.default_for(flow_id)
         worker = self.workers.get(worker_id)
         if worker is None:
-            raise SubmitError("WORKER_NOT_FOUND",
-                              f"Worker '{worker_id}' not found; create it with POST /api/v1/workers "
-                              "or leave worker_id out")
+            raise SubmitError(
+                "WORKER_NOT_FOUND",
+                f"Worker '{worker_id}' not found; create it with POST /api/v1/workers "
+                "or leave worker_id out",
+            )
         if worker.flow_id != flow_id:
-            raise SubmitError("CONFLICT", f"Worker '{worker_id}' runs flow '{worker.flow_id}', "
-                              f"not '{flow_id}'")
+            raise SubmitError(
+                "CONFLICT",
+                f"Worker '{worker_id}' runs flow '{worker.flow_id}', not '{flow_id}'",
+            )
         return worker
 
     def _schedule_timeout(self, run: JobRun) -> None:
         execution = run.flow.dsl.get("execution")
         timeout = execution.get("timeout") if isinstance(execution, dict) else None
         if isinstance(timeout, int | float) and timeout > 0:
-            message = f"Job timed out after {timeout:g} s (the flow's execution.timeout)"
+            message = (
+                f"Job timed out after {timeout:g} s (the flow's execution.timeout)"
+            )
             self.timers.schedule(timeout, lambda: self._finish(run, "failed", message))
 
     def _wake(self, run: JobRun) -> None:
@@ -259,15 +273,30 @@ class Engine:
         routine = run.routines[item.routine_id]
         self._bind(run, item.routine_id)
         if isinstance(item, Retry):
-            self._call_logic(run, item.routine_id, routine, item.data_slice, item.message, item.attempt)
+            self._call_logic(
+                run,
+                item.routine_id,
+                routine,
+                item.data_slice,
+                item.message,
+                item.attempt,
+            )
             return
         if isinstance(item, Deliver):
             slot = routine.get_slot(item.slot_name)
             try:
-                slot.enqueue(data=item.data, emitted_from=item.emitted_from, emitted_at=datetime.now())
+                slot.enqueue(
+                    data=item.data,
+                    emitted_from=item.emitted_from,
+                    emitted_at=datetime.now(),
+                )
             except SlotQueueFullError as exc:
-                self._finish(run, "failed", f"{exc}; the routine consumes slower than data arrives",
-                             failed_routine=item.routine_id)
+                self._finish(
+                    run,
+                    "failed",
+                    f"{exc}; the routine consumes slower than data arrives",
+                    failed_routine=item.routine_id,
+                )
                 return
         self._activate(run, item.routine_id, routine)
 
@@ -279,8 +308,12 @@ class Engine:
         set_current_job(run.job_context)
         set_current_worker_state(run.worker_state)
         set_current_execution_context(
-            ExecutionContext(flow=None, worker_state=run.worker_state,
-                             routine_id=routine_id, job_context=run.job_context)
+            ExecutionContext(
+                flow=None,
+                worker_state=run.worker_state,
+                routine_id=routine_id,
+                job_context=run.job_context,
+            )
         )
 
     def _activate(self, run: JobRun, routine_id: str, routine: Routine) -> None:
@@ -293,38 +326,77 @@ class Engine:
         if should_run:
             self._call_logic(run, routine_id, routine, data_slice or {}, message, 0)
 
-    def _call_logic(self, run: JobRun, routine_id: str, routine: Routine,
-                    data_slice: dict[str, list[Any]], message: Any, attempt: int) -> None:
+    def _call_logic(
+        self,
+        run: JobRun,
+        routine_id: str,
+        routine: Routine,
+        data_slice: dict[str, list[Any]],
+        message: Any,
+        attempt: int,
+    ) -> None:
         logic = routine._logic or getattr(routine, "logic", None)
         if logic is None:
-            run.record_trace(routine_id, "routine_skipped", {"reason": "the routine defines no logic"})
+            run.record_trace(
+                routine_id,
+                "routine_skipped",
+                {"reason": "the routine defines no logic"},
+            )
             return
         arguments = [data_slice.get(name, []) for name in routine.slots]
-        run.record_trace(routine_id, "routine_started", {"attempt": attempt} if attempt else {},
-                         publish="routine_started")
+        run.record_trace(
+            routine_id,
+            "routine_started",
+            {"attempt": attempt} if attempt else {},
+            publish="routine_started",
+        )
         started = time.perf_counter()
         try:
             logic(*arguments, policy_message=message, worker_state=run.worker_state)
         except (Exception, SystemExit) as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            self._routine_failed(run, routine_id, routine, exc, data_slice, message, attempt, elapsed)
+            self._routine_failed(
+                run, routine_id, routine, exc, data_slice, message, attempt, elapsed
+            )
             return
         elapsed = round((time.perf_counter() - started) * 1000, 3)
-        run.record_trace(routine_id, "routine_completed", {"duration_ms": elapsed},
-                         publish="routine_completed")
+        run.record_trace(
+            routine_id,
+            "routine_completed",
+            {"duration_ms": elapsed},
+            publish="routine_completed",
+        )
 
-    def _routine_failed(self, run: JobRun, routine_id: str, routine: Routine, exc: BaseException,
-                        data_slice: dict | None, message: Any, attempt: int, elapsed: float) -> None:
+    def _routine_failed(
+        self,
+        run: JobRun,
+        routine_id: str,
+        routine: Routine,
+        exc: BaseException,
+        data_slice: dict | None,
+        message: Any,
+        attempt: int,
+        elapsed: float,
+    ) -> None:
         error = f"{type(exc).__name__}: {exc}"
         details = {"error": error, "duration_ms": round(elapsed, 3)}
-        run.record_trace(routine_id, "routine_failed", details, publish="routine_failed")
+        run.record_trace(
+            routine_id, "routine_failed", details, publish="routine_failed"
+        )
         handler = routine.get_error_handler()
         strategy = handler.strategy if handler else ErrorStrategy.STOP
 
-        if strategy is ErrorStrategy.RETRY and data_slice is not None and attempt < handler.max_retries:
+        if (
+            strategy is ErrorStrategy.RETRY
+            and data_slice is not None
+            and attempt < handler.max_retries
+        ):
             delay = handler.retry_delay * handler.retry_backoff**attempt
-            run.record_trace(routine_id, "routine_retry_scheduled",
-                             {"attempt": attempt + 1, "delay_s": delay})
+            run.record_trace(
+                routine_id,
+                "routine_retry_scheduled",
+                {"attempt": attempt + 1, "delay_s": delay},
+            )
             with run.lock:
                 run.pending_timers += 1
             retry = Retry(routine_id, data_slice, message, attempt + 1)
@@ -334,13 +406,25 @@ class Engine:
             strategy is ErrorStrategy.RETRY and handler.is_critical
         )
         if gives_up:
-            self._finish(run, "failed", f"{routine_id}: {error}",
-                         tb="".join(traceback.format_exception(exc)), failed_routine=routine_id)
+            self._finish(
+                run,
+                "failed",
+                f"{routine_id}: {error}",
+                tb="".join(traceback.format_exception(exc)),
+                failed_routine=routine_id,
+            )
 
     # -- the end of a job -------------------------------------------------
 
-    def _finish(self, run: JobRun, status: str, error: str | None, *, tb: str | None = None,
-                failed_routine: str | None = None) -> bool:
+    def _finish(
+        self,
+        run: JobRun,
+        status: str,
+        error: str | None,
+        *,
+        tb: str | None = None,
+        failed_routine: str | None = None,
+    ) -> bool:
         with run.lock:
             if run.terminal:
                 return False
@@ -349,7 +433,9 @@ class Engine:
             dropped = len(run.queue)
             run.queue.clear()
         if dropped:
-            run.record_trace("", "work_discarded", {"items": dropped, "reason": f"job {status}"})
+            run.record_trace(
+                "", "work_discarded", {"items": dropped, "reason": f"job {status}"}
+            )
         record.completed_at = time.time()
         record.error = error
         record.traceback = tb

@@ -22,12 +22,17 @@ class TimerQueue:
         self._counter = itertools.count()
         self._wake = threading.Condition()
         self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="job-timers", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="job-timers", daemon=True
+        )
         self._thread.start()
 
     def schedule(self, delay: float, callback: Callable[[], None]) -> None:
         with self._wake:
-            heapq.heappush(self._heap, (time.monotonic() + max(0.0, delay), next(self._counter), callback))
+            heapq.heappush(
+                self._heap,
+                (time.monotonic() + max(0.0, delay), next(self._counter), callback),
+            )
             self._wake.notify()
 
     def close(self) -> None:
@@ -39,8 +44,12 @@ class TimerQueue:
     def _loop(self) -> None:
         while True:
             with self._wake:
-                while not self._closed and (not self._heap or self._heap[0][0] > time.monotonic()):
-                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                while not self._closed and (
+                    not self._heap or self._heap[0][0] > time.monotonic()
+                ):
+                    timeout = (
+                        self._heap[0][0] - time.monotonic() if self._heap else None
+                    )
                     self._wake.wait(timeout)
                 if self._closed:
                     return
@@ -60,5 +69,7 @@ def call_later(delay: float, routine_id: str) -> None:
     """
     run = current_run.get()
     if run is None:
-        raise RuntimeError("call_later() must be called from a routine running in a job")
+        raise RuntimeError(
+            "call_later() must be called from a routine running in a job"
+        )
     run.schedule_reactivation(delay, routine_id)

@@ -185,14 +185,17 @@ class EventBus:
     ) -> Subscriber:
         """Create a subscriber; call on the event loop after `start`.
 
-        Without ``after_seq`` it receives every event newer than
-        `dispatched_seq`. With it, it first replays the stored events after
+        Without ``after_seq`` it receives every event published after this
+        call. With it, it first replays the stored events after
         ``after_seq``; a ``catch_up:incomplete`` message precedes the replay
         when some of them were pruned, or when ``after_seq`` is ahead of this
         server's numbering (its history was reset).
         """
         if self._closed:
             raise RuntimeError("The event bus is closed")
+        # Hand over what is already published, so the live stream starts
+        # exactly after last_seq.
+        self._drain()
         subscriber = Subscriber(
             f"sub_{next(self._ids)}",
             subscription or Subscription(),

@@ -19,7 +19,9 @@ def _flow(state: ServerState, flow_id: str) -> FlowSpec:
     flow = state.catalog.get(flow_id)
     if flow is None:
         known = ", ".join(f.flow_id for f in state.catalog.flows()) or "none"
-        raise NotFound("FLOW_NOT_FOUND", f"Flow '{flow_id}' not found; loaded flows: {known}")
+        raise NotFound(
+            "FLOW_NOT_FOUND", f"Flow '{flow_id}' not found; loaded flows: {known}"
+        )
     return flow
 
 
@@ -33,7 +35,9 @@ def list_flows(state: ServerState = Depends(server)) -> dict[str, Any]:
     }
 
 
-@router.get("/{flow_id}", summary="One flow: routines, slots, events, connections, entry points")
+@router.get(
+    "/{flow_id}", summary="One flow: routines, slots, events, connections, entry points"
+)
 def get_flow(flow_id: str, state: ServerState = Depends(server)) -> dict[str, Any]:
     return _flow(state, flow_id).to_json()
 
@@ -44,7 +48,9 @@ def get_routines(flow_id: str, state: ServerState = Depends(server)) -> dict[str
 
 
 @router.get("/{flow_id}/connections", summary="The flow's connections")
-def get_connections(flow_id: str, state: ServerState = Depends(server)) -> list[dict[str, Any]]:
+def get_connections(
+    flow_id: str, state: ServerState = Depends(server)
+) -> list[dict[str, Any]]:
     return _flow(state, flow_id).to_json()["connections"]
 
 

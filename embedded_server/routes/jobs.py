@@ -26,8 +26,19 @@ from embedded_server.store.records import (
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
-LIST_PARAMS = frozenset({"flow_id", "status", "from", "to", "limit", "offset", "cursor",
-                         "fields", "worker_id"})
+LIST_PARAMS = frozenset(
+    {
+        "flow_id",
+        "status",
+        "from",
+        "to",
+        "limit",
+        "offset",
+        "cursor",
+        "fields",
+        "worker_id",
+    }
+)
 
 
 class JobSubmitRequest(BaseModel):
@@ -81,15 +92,21 @@ def _trim(body: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
 
 
 def _trace_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"timestamp": iso(entry["ts"]), "routine_id": entry["routine_id"],
-            "action": entry["action"], "details": entry["details"]}
+    return {
+        "timestamp": iso(entry["ts"]),
+        "routine_id": entry["routine_id"],
+        "action": entry["action"],
+        "details": entry["details"],
+    }
 
 
-def _trace(state: ServerState, job_id: str, limit: int, offset: int) -> tuple[list, int]:
+def _trace(
+    state: ServerState, job_id: str, limit: int, offset: int
+) -> tuple[list, int]:
     record, run = _record(state, job_id)
     if run is not None:
         entries = list(run.trace)
-        return [_trace_entry(e) for e in entries[offset:offset + limit]], len(entries)
+        return [_trace_entry(e) for e in entries[offset : offset + limit]], len(entries)
     entries, total = state.jobs.trace(record.job_id, limit, offset)
     return [_trace_entry(e) for e in entries], total
 
@@ -97,12 +114,21 @@ def _trace(state: ServerState, job_id: str, limit: int, offset: int) -> tuple[li
 # -- routes -------------------------------------------------------------------
 
 
-@router.post("", status_code=201, summary="Start a job by posting data to an entry slot")
-def submit(body: JobSubmitRequest, state: ServerState = Depends(server)) -> dict[str, Any]:
+@router.post(
+    "", status_code=201, summary="Start a job by posting data to an entry slot"
+)
+def submit(
+    body: JobSubmitRequest, state: ServerState = Depends(server)
+) -> dict[str, Any]:
     try:
         record = state.engine.submit(
-            body.flow_id, body.routine_id, body.slot_name, body.data,
-            metadata=body.metadata, worker_id=body.worker_id, job_id=body.job_id,
+            body.flow_id,
+            body.routine_id,
+            body.slot_name,
+            body.data,
+            metadata=body.metadata,
+            worker_id=body.worker_id,
+            job_id=body.job_id,
         )
     except SubmitError as exc:
         status = 409 if exc.code == "CONFLICT" else 404
@@ -116,7 +142,9 @@ def list_jobs(
     request: Request,
     flow_id: str | None = None,
     status: str | None = None,
-    created_from: str | None = Query(None, alias="from", description="ISO 8601, inclusive"),
+    created_from: str | None = Query(
+        None, alias="from", description="ISO 8601, inclusive"
+    ),
     created_to: str | None = Query(None, alias="to", description="ISO 8601, exclusive"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
@@ -127,22 +155,30 @@ def list_jobs(
 ) -> dict[str, Any]:
     unknown = sorted(set(request.query_params) - LIST_PARAMS)
     if unknown:
-        raise validation_error(["query", unknown[0]],
-                               f"unknown parameter(s) {', '.join(unknown)}; "
-                               f"allowed: {', '.join(sorted(LIST_PARAMS))}")
+        raise validation_error(
+            ["query", unknown[0]],
+            f"unknown parameter(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(LIST_PARAMS))}",
+        )
     if status is not None and status not in JOB_STATUSES:
-        raise validation_error(["query", "status"],
-                               f"{status!r} is not a job status; allowed: {', '.join(JOB_STATUSES)}",
-                               kind="enum")
+        raise validation_error(
+            ["query", "status"],
+            f"{status!r} is not a job status; allowed: {', '.join(JOB_STATUSES)}",
+            kind="enum",
+        )
     start = parse_timestamp("from", created_from) if created_from else None
     end = parse_timestamp("to", created_to) if created_to else None
     if start is not None and end is not None and start > end:
-        raise validation_error(["query", "from"], "'from' is after 'to'; the range is [from, to)")
+        raise validation_error(
+            ["query", "from"], "'from' is after 'to'; the range is [from, to)"
+        )
     selected = _parse_fields(fields, SUMMARY_FIELDS)
 
     where = JobFilter(flow_id, status, start, end, worker_id)
     try:
-        jobs, next_cursor = state.jobs.page(where, limit=limit, offset=offset, cursor=cursor)
+        jobs, next_cursor = state.jobs.page(
+            where, limit=limit, offset=offset, cursor=cursor
+        )
     except InvalidCursor as exc:
         raise validation_error(["query", "cursor"], str(exc)) from exc
     return {
@@ -155,8 +191,9 @@ def list_jobs(
 
 
 @router.get("/{job_id}", summary="One job in full")
-def get_job(job_id: str, fields: str | None = None,
-            state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_job(
+    job_id: str, fields: str | None = None, state: ServerState = Depends(server)
+) -> dict[str, Any]:
     selected = _parse_fields(fields, DETAIL_FIELDS)
     record, run = _record(state, job_id)
     return _trim(_detail(record, run), selected)
@@ -165,27 +202,40 @@ def get_job(job_id: str, fields: str | None = None,
 @router.get("/{job_id}/status", summary="A job's status")
 def get_status(job_id: str, state: ServerState = Depends(server)) -> dict[str, Any]:
     record, _ = _record(state, job_id)
-    return {"job_id": record.job_id, "worker_id": record.worker_id,
-            "status": record.status, "flow_id": record.flow_id}
+    return {
+        "job_id": record.job_id,
+        "worker_id": record.worker_id,
+        "status": record.status,
+        "flow_id": record.flow_id,
+    }
 
 
 @router.get("/{job_id}/trace", summary="What the job's routines did, in order")
-def get_trace(job_id: str, limit: int = Query(10_000, ge=1, le=100_000),
-              offset: int = Query(0, ge=0), state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_trace(
+    job_id: str,
+    limit: int = Query(10_000, ge=1, le=100_000),
+    offset: int = Query(0, ge=0),
+    state: ServerState = Depends(server),
+) -> dict[str, Any]:
     entries, total = _trace(state, job_id, limit, offset)
     return {"job_id": job_id, "trace_log": entries, "total_entries": total}
 
 
 @router.get("/{job_id}/logs", summary="The job's trace, in the stock logs shape")
-def get_logs(job_id: str, limit: int = Query(10_000, ge=1, le=100_000),
-             offset: int = Query(0, ge=0), state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_logs(
+    job_id: str,
+    limit: int = Query(10_000, ge=1, le=100_000),
+    offset: int = Query(0, ge=0),
+    state: ServerState = Depends(server),
+) -> dict[str, Any]:
     entries, total = _trace(state, job_id, limit, offset)
     return {"job_id": job_id, "logs": entries, "total": total}
 
 
 @router.get("/{job_id}/output", summary="What the job's routines printed")
-def get_output(job_id: str, incremental: bool = False,
-               state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_output(
+    job_id: str, incremental: bool = False, state: ServerState = Depends(server)
+) -> dict[str, Any]:
     # NOTE: `incremental` is accepted for stock clients; the full output is
     # always returned because it is kept, not consumed, here.
     record, run = _record(state, job_id)
@@ -193,11 +243,17 @@ def get_output(job_id: str, incremental: bool = False,
         output, truncated = run.output_text()
     else:
         output, truncated = record.output, record.output_truncated
-    return {"job_id": job_id, "output": output,
-            "is_complete": record.status in TERMINAL_STATUSES, "truncated": truncated}
+    return {
+        "job_id": job_id,
+        "output": output,
+        "is_complete": record.status in TERMINAL_STATUSES,
+        "truncated": truncated,
+    }
 
 
-@router.get("/{job_id}/data", summary="What the job's routines stored with job.set_data")
+@router.get(
+    "/{job_id}/data", summary="What the job's routines stored with job.set_data"
+)
 def get_data(job_id: str, state: ServerState = Depends(server)) -> dict[str, Any]:
     record, run = _record(state, job_id)
     return {"job_id": job_id, "data": _detail(record, run)["data"]}
@@ -208,27 +264,41 @@ def cancel(job_id: str, state: ServerState = Depends(server)) -> dict[str, Any]:
     record = state.engine.cancel(job_id)
     if record is None:
         existing, _ = _record(state, job_id)
-        raise Conflict("JOB_NOT_CANCELLABLE",
-                       f"Job '{job_id}' already ended as {existing.status}; only running or "
-                       "paused jobs can be cancelled", {"status": existing.status})
+        raise Conflict(
+            "JOB_NOT_CANCELLABLE",
+            f"Job '{job_id}' already ended as {existing.status}; only running or "
+            "paused jobs can be cancelled",
+            {"status": existing.status},
+        )
     return record.detail()
 
 
 @router.post("/{job_id}/wait", summary="Wait until the job ends, up to a timeout")
-async def wait(job_id: str, timeout: float = Query(60, ge=0.1, le=3600),
-               state: ServerState = Depends(server)) -> dict[str, Any]:
+async def wait(
+    job_id: str,
+    timeout: float = Query(60, ge=0.1, le=3600),  # noqa: ASYNC109
+    state: ServerState = Depends(server),
+) -> dict[str, Any]:
     started = time.monotonic()
     run = state.engine.active_run(job_id)
     if run is None:
         record = await asyncio.to_thread(state.jobs.get, job_id)
         if record is None:
             raise NotFound("JOB_NOT_FOUND", f"Job '{job_id}' not found")
-        return {"status": "already_complete", "job_id": job_id,
-                "final_status": record.status, "waited_seconds": 0.0}
+        return {
+            "status": "already_complete",
+            "job_id": job_id,
+            "final_status": record.status,
+            "waited_seconds": 0.0,
+        }
     finished = await asyncio.to_thread(run.done.wait, timeout)
     waited = round(time.monotonic() - started, 3)
-    body = {"status": "completed" if finished else "timeout", "job_id": job_id,
-            "final_status": run.record.status, "waited_seconds": waited}
+    body = {
+        "status": "completed" if finished else "timeout",
+        "job_id": job_id,
+        "final_status": run.record.status,
+        "waited_seconds": waited,
+    }
     if not finished:
         body["message"] = f"Job did not end within {timeout:g} seconds"
     return body

@@ -49,7 +49,11 @@ def discovery(state: ServerState = Depends(server)) -> dict[str, Any]:
         "routilux_version": _routilux_version(),
         "server_time": iso(time.time()),
         "capabilities": capabilities,
-        "endpoints": {"v1": "/api/v1", "health": "/api/v1/health/live", "docs": "/docs"},
+        "endpoints": {
+            "v1": "/api/v1",
+            "health": "/api/v1/health/live",
+            "docs": "/docs",
+        },
     }
 
 

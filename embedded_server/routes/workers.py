@@ -21,24 +21,35 @@ class WorkerCreateRequest(BaseModel):
 
 
 @router.post("/workers", status_code=201, summary="Create a worker for a flow")
-def create_worker(body: WorkerCreateRequest, state: ServerState = Depends(server)) -> dict[str, Any]:
+def create_worker(
+    body: WorkerCreateRequest, state: ServerState = Depends(server)
+) -> dict[str, Any]:
     if state.catalog.get(body.flow_id) is None:
         raise NotFound("FLOW_NOT_FOUND", f"Flow '{body.flow_id}' not found")
     try:
         worker = state.engine.workers.create(body.flow_id, body.worker_id)
     except KeyError:
-        raise Conflict("WORKER_ALREADY_EXISTS", f"Worker '{body.worker_id}' already exists") from None
+        raise Conflict(
+            "WORKER_ALREADY_EXISTS", f"Worker '{body.worker_id}' already exists"
+        ) from None
     return worker.to_json()
 
 
 @router.get("/workers", summary="List workers")
-def list_workers(flow_id: str | None = None, limit: int = Query(100, ge=1, le=1000),
-                 offset: int = Query(0, ge=0),
-                 state: ServerState = Depends(server)) -> dict[str, Any]:
+def list_workers(
+    flow_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    state: ServerState = Depends(server),
+) -> dict[str, Any]:
     workers = state.engine.workers.list(flow_id)
-    page = workers[offset:offset + limit]
-    return {"workers": [w.to_json() for w in page], "total": len(workers),
-            "limit": limit, "offset": offset}
+    page = workers[offset : offset + limit]
+    return {
+        "workers": [w.to_json() for w in page],
+        "total": len(workers),
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/workers/{worker_id}", summary="One worker")
@@ -84,7 +95,9 @@ def get_object(name: str) -> dict[str, Any]:
     return _describe(name, entry)
 
 
-@router.get("/factory/objects/{name}/interface", summary="A routine class's slots and events")
+@router.get(
+    "/factory/objects/{name}/interface", summary="A routine class's slots and events"
+)
 def get_interface(name: str) -> dict[str, Any]:
     factory = ObjectFactory.get_instance()
     if name not in factory._registry:
@@ -93,8 +106,10 @@ def get_interface(name: str) -> dict[str, Any]:
     return {
         "name": name,
         "slots": [{"name": slot} for slot in sample.slots],
-        "events": [{"name": event, "output_params": list(e.output_params or [])}
-                   for event, e in sample.events.items()],
+        "events": [
+            {"name": event, "output_params": list(e.output_params or [])}
+            for event, e in sample.events.items()
+        ],
         "activation_policy": sample.get_activation_policy_info(),
         "config": sample.config(),
     }

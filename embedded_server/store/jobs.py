@@ -92,7 +92,9 @@ class JobStore:
             )
         )
 
-    def mark_started(self, job_id: str, started_at: float, status: str = "running") -> None:
+    def mark_started(
+        self, job_id: str, started_at: float, status: str = "running"
+    ) -> None:
         self.db.write(
             lambda c: c.execute(
                 "UPDATE jobs SET status = ?, started_at = ? WHERE job_id = ?",
@@ -102,7 +104,9 @@ class JobStore:
 
     def set_status(self, job_id: str, status: str) -> None:
         self.db.write(
-            lambda c: c.execute("UPDATE jobs SET status = ? WHERE job_id = ?", (status, job_id))
+            lambda c: c.execute(
+                "UPDATE jobs SET status = ? WHERE job_id = ?", (status, job_id)
+            )
         )
 
     def finish(self, record: JobRecord, trace: list[dict[str, Any]]) -> None:
@@ -147,11 +151,13 @@ class JobStore:
         """Mark jobs left unfinished by a previous server process as failed."""
         now = time.time()
         count = self.db.write(
-            lambda c: c.execute(
-                "UPDATE jobs SET status = 'failed', error = ?, completed_at = ? "
-                "WHERE status IN ('pending', 'running', 'paused')",
-                (reason, now),
-            ).rowcount
+            lambda c: (
+                c.execute(
+                    "UPDATE jobs SET status = 'failed', error = ?, completed_at = ? "
+                    "WHERE status IN ('pending', 'running', 'paused')",
+                    (reason, now),
+                ).rowcount
+            )
         )
         if count:
             logger.warning("Marked %d interrupted job(s) as failed", count)
@@ -167,16 +173,25 @@ class JobStore:
         )
         return JobRecord.from_row(row) if row else None
 
-    def trace(self, job_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def trace(
+        self, job_id: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
         reader = self.db.reader()
-        total = reader.execute("SELECT COUNT(*) FROM trace WHERE job_id = ?", (job_id,)).fetchone()[0]
+        total = reader.execute(
+            "SELECT COUNT(*) FROM trace WHERE job_id = ?", (job_id,)
+        ).fetchone()[0]
         rows = reader.execute(
             "SELECT timestamp, routine_id, action, details FROM trace "
             "WHERE job_id = ? ORDER BY position LIMIT ? OFFSET ?",
             (job_id, limit, offset),
         ).fetchall()
         return [
-            {"ts": ts, "routine_id": rid, "action": action, "details": json.loads(details)}
+            {
+                "ts": ts,
+                "routine_id": rid,
+                "action": action,
+                "details": json.loads(details),
+            }
             for ts, rid, action, details in rows
         ], total
 

@@ -8,11 +8,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.embedded_server.conftest import API_KEY
 
-
-def submit(client, data, *, flow_id="pipeline", routine_id="source", slot_name="input", **extra):
-    body = {"flow_id": flow_id, "routine_id": routine_id, "slot_name": slot_name, "data": data}
+def submit(
+    client, data, *, flow_id="pipeline", routine_id="source", slot_name="input", **extra
+):
+    body = {
+        "flow_id": flow_id,
+        "routine_id": routine_id,
+        "slot_name": slot_name,
+        "data": data,
+    }
     response = client.post("/api/v1/jobs", json={**body, **extra})
     assert response.status_code == 201, response.text
     return response.json()
@@ -72,7 +77,11 @@ def test_output_is_captured_per_job_and_kept(client):
 
 @pytest.mark.parametrize(
     "value",
-    ["\U0001f680 rocket \u2764\ufe0f", "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627", "x" * 1_000_000],
+    [
+        "\U0001f680 rocket \u2764\ufe0f",
+        "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",
+        "x" * 1_000_000,
+    ],
     ids=["emoji", "right-to-left", "one-megabyte"],
 )
 def test_params_are_stored_exactly(client, value):
@@ -87,9 +96,18 @@ def test_params_are_stored_exactly(client, value):
 def test_unknown_flow_routine_slot_give_404_and_no_job(client):
     before = client.get("/api/v1/jobs").json()["total"]
     cases = [
-        ({"flow_id": "nope", "routine_id": "source", "slot_name": "input"}, "FLOW_NOT_FOUND"),
-        ({"flow_id": "pipeline", "routine_id": "nope", "slot_name": "input"}, "ROUTINE_NOT_FOUND"),
-        ({"flow_id": "pipeline", "routine_id": "source", "slot_name": "nope"}, "SLOT_NOT_FOUND"),
+        (
+            {"flow_id": "nope", "routine_id": "source", "slot_name": "input"},
+            "FLOW_NOT_FOUND",
+        ),
+        (
+            {"flow_id": "pipeline", "routine_id": "nope", "slot_name": "input"},
+            "ROUTINE_NOT_FOUND",
+        ),
+        (
+            {"flow_id": "pipeline", "routine_id": "source", "slot_name": "nope"},
+            "SLOT_NOT_FOUND",
+        ),
     ]
     for body, code in cases:
         response = client.post("/api/v1/jobs", json={**body, "data": {}})
@@ -125,12 +143,16 @@ def test_bad_list_parameters_give_422_naming_them(client, params, name):
 def test_bad_status_lists_allowed_values(client):
     response = client.get("/api/v1/jobs", params={"status": "bogus"})
 
-    assert "pending, running, paused, completed, failed, cancelled" in response.json()["message"]
+    assert (
+        "pending, running, paused, completed, failed, cancelled"
+        in response.json()["message"]
+    )
 
 
 def test_from_after_to_is_422(client):
     response = client.get(
-        "/api/v1/jobs", params={"from": "2025-01-02T00:00:00Z", "to": "2025-01-01T00:00:00Z"}
+        "/api/v1/jobs",
+        params={"from": "2025-01-02T00:00:00Z", "to": "2025-01-01T00:00:00Z"},
     )
 
     assert response.status_code == 422
@@ -166,11 +188,15 @@ def test_time_range_is_half_open_and_naive_means_utc(client):
 
 
 def test_list_filters_pages_and_counts(client):
-    ids = [submit(client, {"value": i, "raise": i % 3 == 0})["job_id"] for i in range(12)]
+    ids = [
+        submit(client, {"value": i, "raise": i % 3 == 0})["job_id"] for i in range(12)
+    ]
     for job_id in ids:
         wait_done(client, job_id)
 
-    failed = client.get("/api/v1/jobs", params={"status": "failed", "flow_id": "pipeline"}).json()
+    failed = client.get(
+        "/api/v1/jobs", params={"status": "failed", "flow_id": "pipeline"}
+    ).json()
     first = client.get("/api/v1/jobs", params={"limit": 5}).json()
     second = client.get("/api/v1/jobs", params={"limit": 5, "offset": 5}).json()
     past_end = client.get("/api/v1/jobs", params={"offset": 500}).json()
@@ -192,7 +218,9 @@ def test_cursor_paging_is_stable_while_jobs_arrive(client):
 
     submit(client, {"value": "newcomer"})
     while page["next_cursor"]:
-        page = client.get("/api/v1/jobs", params={"limit": 4, "cursor": page["next_cursor"]}).json()
+        page = client.get(
+            "/api/v1/jobs", params={"limit": 4, "cursor": page["next_cursor"]}
+        ).json()
         collected += [row["job_id"] for row in page["jobs"]]
 
     assert sorted(collected) == sorted(ids)
@@ -211,7 +239,9 @@ def test_fields_trim_list_and_detail(client):
     job = submit(client, {"value": 1})
 
     listed = client.get("/api/v1/jobs", params={"fields": "job_id,status"}).json()
-    detail = client.get(f"/api/v1/jobs/{job['job_id']}", params={"fields": "job_id,params"}).json()
+    detail = client.get(
+        f"/api/v1/jobs/{job['job_id']}", params={"fields": "job_id,params"}
+    ).json()
 
     assert set(listed["jobs"][0]) == {"job_id", "status"}
     assert detail == {"job_id": job["job_id"], "params": {"value": 1}}
@@ -243,7 +273,9 @@ def test_missing_and_wrong_api_key(server):
 
 def test_malformed_json_is_422_not_500(client):
     response = client.post(
-        "/api/v1/jobs", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/api/v1/jobs",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
     )
 
     assert response.status_code == 422
@@ -253,7 +285,12 @@ def test_malformed_json_is_422_not_500(client):
 def test_data_must_be_an_object(client):
     response = client.post(
         "/api/v1/jobs",
-        json={"flow_id": "pipeline", "routine_id": "source", "slot_name": "input", "data": [1]},
+        json={
+            "flow_id": "pipeline",
+            "routine_id": "source",
+            "slot_name": "input",
+            "data": [1],
+        },
     )
 
     assert response.status_code == 422
@@ -277,8 +314,18 @@ def test_history_survives_restart_and_running_jobs_fail(make_server, tmp_path):
     # A job left running by a crash: write it the way the engine does.
     from embedded_server.store.records import JobRecord
 
-    first.state.jobs.insert(JobRecord("ghost", "pipeline", "w", "source", "input",
-                                      "running", time.time(), {"value": 2}))
+    first.state.jobs.insert(
+        JobRecord(
+            "ghost",
+            "pipeline",
+            "w",
+            "source",
+            "input",
+            "running",
+            time.time(),
+            {"value": 2},
+        )
+    )
     first.stop()
 
     second = make_server()
@@ -311,10 +358,19 @@ def test_jobs_without_worker_share_the_flow_default_worker(client):
 
 
 def test_named_worker_must_exist_and_match_the_flow(client):
-    created = client.post("/api/v1/workers", json={"flow_id": "pipeline", "worker_id": "w1"})
+    created = client.post(
+        "/api/v1/workers", json={"flow_id": "pipeline", "worker_id": "w1"}
+    )
     job = submit(client, {"value": 1}, worker_id="w1")
-    unknown = client.post("/api/v1/jobs", json={"flow_id": "pipeline", "routine_id": "source",
-                                                "slot_name": "input", "worker_id": "nope"})
+    unknown = client.post(
+        "/api/v1/jobs",
+        json={
+            "flow_id": "pipeline",
+            "routine_id": "source",
+            "slot_name": "input",
+            "worker_id": "nope",
+        },
+    )
 
     assert created.status_code == 201
     assert job["worker_id"] == "w1"
