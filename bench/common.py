@@ -255,10 +255,12 @@ class SubmitResult:
 
 
 async def submit_jobs(client: httpx.AsyncClient, count: int, body: Callable[[int], dict],
-                      *, concurrency: int = 16, time_limit_s: float = 300.0) -> SubmitResult:
+                      *, concurrency: int = 16, time_limit_s: float = 300.0,
+                      on_submitted: Callable[[dict], None] | None = None) -> SubmitResult:
     """Post ``count`` jobs with ``concurrency`` requests in flight, stopping at the time limit.
 
-    ``body(i)`` builds the request body of job ``i``. Failed requests are
+    ``body(i)`` builds the request body of job ``i``; ``on_submitted`` gets
+    each created job as soon as its response arrives. Failed requests are
     counted in ``errors`` and not retried.
     """
     result = SubmitResult()
@@ -282,6 +284,8 @@ async def submit_jobs(client: httpx.AsyncClient, count: int, body: Callable[[int
             job = response.json()
             result.job_ids.append(job["job_id"])
             result.worker_ids.add(job.get("worker_id"))
+            if on_submitted is not None:
+                on_submitted(job)
 
     started = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(concurrency)))

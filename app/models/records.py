@@ -240,7 +240,7 @@ class LoadError:
 
 @dataclass(frozen=True)
 class JobSummary:
-    """One job as the jobs list shows it; times are aware UTC datetimes."""
+    """One job as the jobs list shows it, with times as aware UTC datetimes."""
 
     job_id: str
     flow_id: str = ""

@@ -3,8 +3,8 @@
 Exceptions:
 
     Exception
-    ├── ApiError           the server answered with an error status
-    └── ServerUnreachable  no usable answer: refused, reset or timed out
+    ├── ApiError           the server responded with an error status
+    └── ServerUnreachable  no usable response: refused, reset or timed out
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import ssl
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -49,23 +50,32 @@ _CODES_BY_STATUS = {
 
 
 class ApiError(Exception):
-    """The server answered with an error status.
+    """The server responded with an error status.
 
     Attributes:
         status: HTTP status code.
         code: Machine-readable error code such as ``JOB_NOT_FOUND``.
         message: The server's message, fit to show to a user.
         details: Extra data from the server (for a 422, ``{"errors": [...]}``).
+        retry_after: Seconds to wait before retrying, from a 429's
+            ``Retry-After`` header, or None.
     """
 
     def __init__(
-        self, status: int, code: str, message: str, details: Any = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        *,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{message} (HTTP {status} {code})")
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.retry_after = retry_after
 
     @classmethod
     def from_response(cls, response: httpx.Response) -> ApiError:
@@ -103,11 +113,25 @@ class ApiError(Exception):
         message = str(
             fields.get("message") or response.reason_phrase or f"HTTP {status}"
         )
-        return cls(status, code, message, fields.get("details"))
+        retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        return cls(
+            status, code, message, fields.get("details"), retry_after=retry_after
+        )
 
 
 class ServerUnreachable(Exception):
-    """The server could not be reached or gave no usable answer."""
+    """The server could not be reached or sent no usable response."""
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Return the delay in a ``Retry-After`` header in seconds, or None for an HTTP date."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
 
 
 def _describe_detail(detail: Any) -> str:
@@ -159,7 +183,7 @@ def job_query_params(query: records.JobQuery) -> dict[str, str]:
 
 
 class _RecyclingStream(httpx.AsyncByteStream):
-    """Response body that tells its transport when the request is finished."""
+    """Response body that notifies its transport when the request is finished."""
 
     def __init__(
         self, inner: httpx.AsyncByteStream, on_close: Callable[[], Any]
@@ -250,12 +274,26 @@ class ApiClient:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """Create the client; no connection is made until the first request.
+
+        Args:
+            base_url: Server root such as ``http://127.0.0.1:8000``; a trailing
+                ``/api/v1`` is removed.
+            api_key: Sent as the ``X-API-Key`` header when given.
+            timeout: Seconds allowed for connecting and for each read or write.
+            transport: Replaces the network transport, for tests.
+            verify: TLS verification: True, False, or an SSL context built
+                with a custom CA file. Ignored when ``transport`` is given.
+        """
         self._base_url = _normalize_base_url(base_url)
         self._api_key = api_key
         self._timeout = timeout
         if transport is None:
-            transport = _RecyclingTransport(httpx.AsyncHTTPTransport)
+            transport = _RecyclingTransport(
+                lambda: httpx.AsyncHTTPTransport(verify=verify)
+            )
         headers = {"Accept": "application/json"}
         if api_key:
             headers["X-API-Key"] = api_key
@@ -273,7 +311,7 @@ class ApiClient:
 
     @property
     def api_key(self) -> str | None:
-        """API key sent as ``X-API-Key``; never logged."""
+        """API key sent as ``X-API-Key``, never logged."""
         return self._api_key
 
     async def aclose(self) -> None:
@@ -373,7 +411,7 @@ class ApiClient:
         return job
 
     async def cancel_job(self, job_id: str) -> records.JobDetail:
-        """Cancel a job; a job that already ended gives ApiError 409."""
+        """Cancel a job. A job that already ended raises ApiError 409."""
         body = await self._request(
             "POST", f"{API_PREFIX}/jobs/{_segment(job_id)}/cancel"
         )

@@ -24,7 +24,7 @@ _PathArg = str | os.PathLike[str]
 _URL_LINE = re.compile(r"http://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})")
 
 _STDERR_TAIL_LINES = 40
-_STREAM_LIMIT = 2**20  # longest line read from the child's pipes, in bytes
+_STREAM_LIMIT = 2**20  # maximum line length read from the child's pipes, in bytes
 _DRAIN_TIMEOUT = 2.0  # seconds to wait for the pipes to close after the child exits
 
 
@@ -55,7 +55,7 @@ class EmbeddedServer(QObject):
         startup_timeout: float = 30.0,
         program: Sequence[str] | None = None,
     ) -> None:
-        """Create a launcher; nothing starts until ``start()``.
+        """Create a launcher. Nothing starts until ``start()``.
 
         Args:
             startup_timeout: Seconds to wait for the URL line.
@@ -209,7 +209,7 @@ class EmbeddedServer(QObject):
         return command
 
     async def _read_url(self, process: asyncio.subprocess.Process) -> str:
-        """Read stdout until the URL line; raise EOFError when stdout ends first."""
+        """Read stdout until the URL line, raising EOFError when stdout ends first."""
         assert process.stdout is not None
         while True:
             try:
@@ -257,7 +257,7 @@ class EmbeddedServer(QObject):
     async def _reap(
         self, process: asyncio.subprocess.Process, stderr_task: asyncio.Task[None]
     ) -> int:
-        """Wait for the child to exit and its stderr to close; return the exit code."""
+        """Wait for the child to exit and its stderr to close, and return the exit code."""
         code = await process.wait()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(stderr_task), _DRAIN_TIMEOUT)

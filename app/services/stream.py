@@ -12,6 +12,7 @@ import enum
 import json
 import logging
 import random
+import ssl
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 WEBSOCKET_PATH = "/api/v1/websocket"
 
-# Handshake answers that another attempt cannot fix: a bad key, a rejected
+# Handshake responses that another attempt cannot fix: a bad key, a rejected
 # query or no endpoint at this URL.
 _FATAL_HANDSHAKE_STATUSES = {
     400: "the server rejected the request",
@@ -57,7 +58,7 @@ _CONTROL_TYPES = frozenset(
 
 
 class ConnectionState(enum.Enum):
-    """Where the stream is in its connect, reconnect and stop cycle."""
+    """Stage of the stream in its connect, reconnect and stop cycle."""
 
     CONNECTING = "connecting"
     CONNECTED = "connected"
@@ -86,19 +87,19 @@ class ConnectionStatus:
 
 
 class _Lost(Exception):
-    """The connection ended; the message says why in plain words."""
+    """The connection ended, for the reason given in plain words."""
 
 
 class EventStream(QObject):
     """Server events over one WebSocket that reconnects until stopped.
 
     Liveness comes from WebSocket protocol pings sent every half
-    ``heartbeat_timeout``; a ping left unanswered for the other half drops the
+    ``heartbeat_timeout``. A ping without a pong for the other half drops the
     connection, so a dead server is noticed within ``heartbeat_timeout`` even
-    when no events flow. The server's own ``{"type": "ping"}`` messages are
-    answered with ``{"type": "pong"}``.
+    when no events flow. The stream replies to the server's own
+    ``{"type": "ping"}`` messages with ``{"type": "pong"}``.
 
-    After a reconnect the stream asks for the events it missed with
+    After a reconnect the stream requests the events it missed with
     ``?after_seq=``, drops any event whose ``seq`` it has already emitted, and
     emits ``resync_needed`` when it cannot prove that nothing was missed.
 
@@ -106,8 +107,8 @@ class EventStream(QObject):
         status_changed(ConnectionStatus): the state, reason, retry delay or
             round-trip time changed.
         event_received(dict): one server event, at most once per ``seq``.
-        resync_needed(str): events may have been missed; the argument says
-            why. Consumers refetch what they show over REST.
+        resync_needed(str): events may have been missed, for the reason in
+            the argument. Consumers refetch what they show over REST.
     """
 
     status_changed = Signal(object)  # ConnectionStatus
@@ -124,6 +125,7 @@ class EventStream(QObject):
         max_backoff: float = 30.0,
         initial_backoff: float = 0.5,
         query_api_key: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Create a stopped stream.
 
@@ -131,12 +133,14 @@ class EventStream(QObject):
             url: The server root (``http://host:port``) or the full WebSocket
                 URL; a root gets ``/api/v1/websocket`` appended.
             api_key: Sent in the ``X-API-Key`` handshake header.
-            heartbeat_timeout: Seconds without a ping answer before the
-                connection counts as lost.
+            heartbeat_timeout: Seconds without a pong before the connection
+                counts as lost.
             max_backoff: Cap on the delay between reconnect attempts, seconds.
             initial_backoff: Delay before the first reconnect attempt, seconds.
             query_api_key: Also send the key as ``?api_key=``, which the stock
                 Routilux server needs because it ignores the header.
+            ssl_context: TLS settings for a ``wss://`` URL, for example with a
+                custom CA file. None uses the system's default verification.
         """
         super().__init__(parent)
         self._url = websocket_url(url)
@@ -145,6 +149,7 @@ class EventStream(QObject):
         self._heartbeat_timeout = heartbeat_timeout
         self._max_backoff = max_backoff
         self._initial_backoff = initial_backoff
+        self._ssl_context = ssl_context
 
         self._status = ConnectionStatus(ConnectionState.DISCONNECTED)
         self._task: asyncio.Task[None] | None = None
@@ -164,18 +169,25 @@ class EventStream(QObject):
     def last_seq(self) -> int | None:
         """``seq`` of the last event received, or the server's newest seq at connect time.
 
-        None until either is known; the next reconnect asks for events after it.
+        None until either is known. The next reconnect requests the events after it.
         """
         return self._last_seq
 
     def set_server_info(self, info: records.ServerInfo) -> None:
-        """Name the server in later statuses (from the REST discovery document)."""
+        """Apply the REST discovery document to later connections and statuses.
+
+        Statuses then carry the server's name and version. A stock server
+        also gets the key as ``?api_key=`` from the next handshake on, because
+        it ignores the header.
+        """
         self._status = replace(
             self._status, server_name=info.name, server_version=info.version
         )
+        if info.is_stock:
+            self._query_api_key = True
 
     def start(self) -> None:
-        """Start connecting in the background; does nothing while running."""
+        """Start connecting in the background, unless already running."""
         if self._task is not None and not self._task.done():
             return
         self._stopping = False
@@ -216,6 +228,12 @@ class EventStream(QObject):
             )
 
     async def _connect_until_stopped(self) -> None:
+        """Connect, serve and reconnect with back-off until stopped or refused.
+
+        NOTE: websockets' own reconnecting ``async for ... in connect()`` is
+        not used because every attempt needs a new URL (``after_seq``) and the
+        wait between attempts must be visible (``retry_in``) and skippable.
+        """
         attempt = 0
         ever_connected = False
         while not self._stopping:
@@ -247,12 +265,16 @@ class EventStream(QObject):
             await self._wait(delay)
 
     async def _open(self) -> ClientConnection:
-        """Perform the handshake; raise _Fatal or _Lost when it fails."""
+        """Perform the handshake, raising _Fatal or _Lost when it fails."""
         headers = {"X-API-Key": self._api_key} if self._api_key else {}
+        options: dict[str, Any] = {}
+        if self._ssl_context is not None and self._url.startswith("wss:"):
+            options["ssl"] = self._ssl_context
         try:
             return await connect(
                 self._connect_url(),
                 additional_headers=headers,
+                **options,
                 open_timeout=self._heartbeat_timeout,
                 ping_interval=None,
                 ping_timeout=None,
@@ -274,7 +296,7 @@ class EventStream(QObject):
             raise _Fatal(f"Invalid event stream URL: {exc}") from exc
         except TimeoutError as exc:
             raise _Lost(
-                f"Couldn't connect to the event stream: no answer within {self._heartbeat_timeout:g} s"
+                f"Couldn't connect to the event stream: no response within {self._heartbeat_timeout:g} s"
             ) from exc
         except ConnectionRefusedError as exc:
             raise _Lost(
@@ -286,7 +308,7 @@ class EventStream(QObject):
             ) from exc
 
     async def _serve(self, websocket: ClientConnection, *, reconnected: bool) -> str:
-        """Receive messages until the connection ends; return why it ended."""
+        """Receive messages until the connection ends and return the reason."""
         self._websocket = websocket
         self._heartbeat_failure = None
         self._last_message_at = time.monotonic()
@@ -301,7 +323,8 @@ class EventStream(QObject):
         try:
             async for message in websocket:
                 await self._handle(websocket, message)
-            return "The server closed the connection"
+            reason = websocket.close_reason or f"code {websocket.close_code}"
+            return f"The server closed the connection ({reason})"
         except ConnectionClosed as exc:
             if self._heartbeat_failure is not None:
                 return self._heartbeat_failure
@@ -314,7 +337,7 @@ class EventStream(QObject):
             await websocket.close()
 
     async def _heartbeat(self, websocket: ClientConnection) -> None:
-        """Ping every half ``heartbeat_timeout``; abort the socket when a pong is late."""
+        """Ping every half ``heartbeat_timeout`` and abort the socket when a pong is late."""
         half = self._heartbeat_timeout / 2
         while True:
             await asyncio.sleep(half)
@@ -369,8 +392,8 @@ class EventStream(QObject):
 
         # The server's newest seq is the replay point for the next reconnect
         # when no event has arrived yet. A server whose newest seq is behind
-        # ours was restarted with its history reset and counts from 1 again;
-        # without lowering last_seq every new event would look like a duplicate.
+        # ours was restarted with its history reset and counts from 1 again.
+        # Unless last_seq is lowered, every new event would look like a duplicate.
         server_seq = message.get("last_seq")
         if not isinstance(server_seq, int) or isinstance(server_seq, bool):
             return

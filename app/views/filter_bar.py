@@ -78,7 +78,6 @@ class FilterBar(QWidget):
         edit.setToolTip(f"{tip} this local time")
         edit.setCalendarPopup(True)
         edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        edit.setTimeSpec(Qt.TimeSpec.LocalTime)
         return edit
 
     def _build_layout(self) -> None:

@@ -235,7 +235,8 @@ class JobsPanel(QWidget):
             return
         store = self._model.store
         shown, total = len(store), store.total
-        text = f"{total:,} jobs" if shown >= total else f"{shown:,} of {total:,} jobs loaded"
+        noun = "job" if total == 1 else "jobs"
+        text = f"{total:,} {noun}" if shown >= total else f"{shown:,} of {total:,} {noun} loaded"
         if store.loading:
             text += " · loading…"
         self._count_label.setText(text)

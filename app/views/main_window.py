@@ -10,10 +10,9 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 from qasync import asyncSlot
 
-import app
 from app.controllers import notify
 from app.controllers.session import Session
-from app.models import ui_state
+from app.models import app_info, ui_state
 from app.models.job_filter import FilterState
 from app.models.records import JobDetail, ServerInfo
 from app.views import actions as action_specs
@@ -26,7 +25,7 @@ from app.views.status_bar import ConnectionIndicator
 
 logger = logging.getLogger(__name__)
 
-APP_TITLE = "Overseer Desktop"
+APP_TITLE = app_info.APP_NAME
 SESSION_ACTIONS = ("new_job", "refresh_jobs", "reconnect")
 
 
@@ -76,6 +75,8 @@ class MainWindow(QMainWindow):
         action_specs.build_menus(self.menuBar(), self.actions)
         self._view_menu_add_docks()
         action_specs.build_toolbar(self, self.actions)
+        self.resizeDocks([self.detail_dock], [460], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.event_dock], [230], Qt.Orientation.Vertical)
         self._default_layout = self.saveState()
 
         self._restore_layout()
@@ -230,7 +231,7 @@ class MainWindow(QMainWindow):
             info = self.session.server_info
             server = f"<p>Connected to {info.name} {info.version} at {self.session.api.base_url}</p>"
         box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_TITLE}", "", parent=self)
-        box.setText(f"<b>{APP_TITLE}</b> {app.__version__}<p>A debugger and monitor for Routilux workflows.</p>{server}")
+        box.setText(f"<b>{APP_TITLE}</b> {app_info.app_version()}<p>A debugger and monitor for Routilux workflows.</p>{server}")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 

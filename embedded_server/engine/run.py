@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from routilux.core.routine import Routine
 from routilux.core.worker import WorkerState
 
+from embedded_server.debug.frames import EVENT, Frame
+from embedded_server.debug.session import DebugState
 from embedded_server.engine.catalog import FlowSpec
 from embedded_server.engine.context import RuntimeFacade, TrackedJobContext
 from embedded_server.store.records import TERMINAL_STATUSES, JobRecord
@@ -26,12 +28,30 @@ MAX_LIVE_OUTPUT_LINES = 1000
 
 @dataclass
 class Deliver:
-    """Data on its way into a slot."""
+    """Data on its way into a slot.
+
+    ``cause`` is the emit frame that produced the data (None for a job's
+    input); ``checked`` marks an item already stopped at, so resuming runs it.
+    """
 
     routine_id: str
     slot_name: str
     data: Any
     emitted_from: str
+    cause: Frame | None = None
+    checked: bool = False
+
+
+@dataclass
+class Invoke:
+    """A routine's logic about to run with the data its policy took."""
+
+    routine_id: str
+    data_slice: dict[str, list[Any]]
+    message: Any
+    frame: Frame
+    attempt: int = 0
+    checked: bool = False
 
 
 @dataclass
@@ -41,17 +61,7 @@ class Reactivate:
     routine_id: str
 
 
-@dataclass
-class Retry:
-    """A failed logic call to run again with the same data."""
-
-    routine_id: str
-    data_slice: dict[str, list[Any]]
-    message: Any
-    attempt: int
-
-
-WorkItem = Deliver | Reactivate | Retry
+WorkItem = Deliver | Invoke | Reactivate
 
 
 @dataclass
@@ -76,6 +86,8 @@ class JobRun:
     finish_request: tuple[str, str | None] | None = None
     trace: list[dict[str, Any]] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
+    debug: DebugState = field(default_factory=DebugState)
+    current_invocation: Frame | None = None
     _output: list[str] = field(default_factory=list)
     _output_size: int = 0
     _live_lines: int = 0
@@ -115,6 +127,16 @@ class JobRun:
         as an ``EventRoutingTask``; this run stands in for that executor.
         """
         routine_id = self.routine_ids.get(id(task.event.routine), "unknown")
+        frame = Frame(EVENT, routine_id, task.event.name, task.event_data.get("data", {}),
+                      parent=self.current_invocation, depth=1)
+
+        def set_variable(name: str, value: Any) -> None:
+            if name == "data":
+                task.event_data["data"] = frame.data = value
+            else:
+                task.event_data["data"][name] = value
+
+        self.engine.debug_point(self, frame, set_variable, blocking=True)
         data = task.event_data.get("data", {})
         targets = self.flow.targets.get((routine_id, task.event.name), [])
         self.record_trace(
@@ -127,7 +149,8 @@ class JobRun:
             if self.terminal:
                 return
             for target, slot in targets:
-                self.queue.append(Deliver(target, slot, data, routine_id))
+                payload = dict(data) if isinstance(data, dict) else data
+                self.queue.append(Deliver(target, slot, payload, routine_id, cause=frame))
 
     def record_trace(
         self,

@@ -10,6 +10,7 @@ import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from routilux.core.context import (
@@ -25,7 +26,8 @@ from routilux.core.slot import SlotQueueFullError
 from embedded_server.engine import output
 from embedded_server.engine.catalog import FlowCatalog, FlowSpec
 from embedded_server.engine.context import current_run
-from embedded_server.engine.run import Deliver, JobRun, Retry, WorkItem
+from embedded_server.debug.frames import ROUTINE, SLOT, Frame
+from embedded_server.engine.run import Deliver, Invoke, JobRun, WorkItem
 from embedded_server.engine.timers import TimerQueue
 from embedded_server.engine.workers import Worker, WorkerRegistry
 from embedded_server.store.jobs import JobStore
@@ -42,6 +44,14 @@ class Publisher(Protocol):
     def publish(
         self, type: str, job_id: str | None, flow_id: str | None, data: dict
     ) -> int: ...
+
+
+class Debugger(Protocol):
+    def check(
+        self, run: JobRun, frame: Frame, setter: Callable[[str, Any], None], *, blocking: bool
+    ) -> bool: ...
+
+    def wants(self, run: JobRun) -> bool: ...
 
 
 class SubmitError(LookupError):
@@ -94,6 +104,7 @@ class Engine:
         self._active: dict[str, JobRun] = {}
         self._active_lock = threading.Lock()
         self.workers = WorkerRegistry()
+        self.debugger: Debugger | None = None
 
     # -- public API -----------------------------------------------------
 
@@ -142,7 +153,7 @@ class Engine:
             self._active[job_id] = run
         self.publish("job_started", run, {"job": record.summary()})
         self._schedule_timeout(run)
-        self._wake(run)
+        self.wake(run)
         return record
 
     def active_run(self, job_id: str) -> JobRun | None:
@@ -167,13 +178,27 @@ class Engine:
     def publish(self, type: str, run: JobRun, data: dict[str, Any]) -> None:
         self.bus.publish(type, run.job_id, run.flow.flow_id, data)
 
+    def debug_point(
+        self, run: JobRun, frame: Frame, setter: Callable[[str, Any], None], *, blocking: bool
+    ) -> bool:
+        """Offer a pause point to the debugger; return True when the job pauses there.
+
+        With ``blocking`` (emits, which happen inside routine code) the
+        debugger waits in this thread until the job goes on, and returns False.
+        """
+        debugger = self.debugger
+        if debugger is None or not debugger.wants(run):
+            return False
+        run.debug.number(frame)
+        return debugger.check(run, frame, setter, blocking=blocking)
+
     def timer_fired(self, run: JobRun, item: WorkItem) -> None:
         with run.lock:
             run.pending_timers -= 1
             if run.terminal:
                 return
             run.queue.append(item)
-        self._wake(run)
+        self.wake(run)
 
     def shutdown(self) -> None:
         """Stop taking work; jobs still running are failed when the server restarts."""
@@ -225,9 +250,17 @@ class Engine:
             message = (
                 f"Job timed out after {timeout:g} s (the flow's execution.timeout)"
             )
-            self.timers.schedule(timeout, lambda: self._finish(run, "failed", message))
 
-    def _wake(self, run: JobRun) -> None:
+            def expire() -> None:
+                # Time spent paused in the debugger does not count.
+                if run.debug.pause is not None:
+                    self.timers.schedule(timeout, expire)
+                else:
+                    self._finish(run, "failed", message)
+
+            self.timers.schedule(timeout, expire)
+
+    def wake(self, run: JobRun) -> None:
         with run.lock:
             if run.scheduled or run.terminal:
                 return
@@ -246,7 +279,8 @@ class Engine:
                     if run.terminal or not run.queue:
                         break
                     item = run.queue.popleft()
-                self._step(run, item)
+                if self._step(run, item):
+                    break
                 if run.finish_request:
                     status, error = run.finish_request
                     self._finish(run, status, error)
@@ -258,47 +292,72 @@ class Engine:
     def _after_turn(self, run: JobRun) -> None:
         with run.lock:
             run.scheduled = False
-            if run.terminal:
+            if run.terminal or run.debug.pause is not None:
                 return
             has_work = bool(run.queue)
             idle = not has_work and run.pending_timers == 0
         if has_work:
-            self._wake(run)
+            self.wake(run)
         elif idle:
             self._finish(run, "completed", None)
 
     # -- one step ---------------------------------------------------------
 
-    def _step(self, run: JobRun, item: WorkItem) -> None:
+    def _step(self, run: JobRun, item: WorkItem) -> bool:
+        """Run one work item; return True when the job paused before it."""
         routine = run.routines[item.routine_id]
         self._bind(run, item.routine_id)
-        if isinstance(item, Retry):
-            self._call_logic(
-                run,
-                item.routine_id,
-                routine,
-                item.data_slice,
-                item.message,
-                item.attempt,
-            )
-            return
+        if isinstance(item, Invoke):
+            if not item.checked and self._pause_before(run, item, item.frame):
+                return True
+            self._call_logic(run, routine, item)
+            return False
+        cause = None
         if isinstance(item, Deliver):
-            slot = routine.get_slot(item.slot_name)
-            try:
-                slot.enqueue(
-                    data=item.data,
-                    emitted_from=item.emitted_from,
-                    emitted_at=datetime.now(),
-                )
-            except SlotQueueFullError as exc:
-                self._finish(
-                    run,
-                    "failed",
-                    f"{exc}; the routine consumes slower than data arrives",
-                    failed_routine=item.routine_id,
-                )
-                return
-        self._activate(run, item.routine_id, routine)
+            frame = Frame(SLOT, item.routine_id, item.slot_name, item.data, parent=item.cause)
+            if not item.checked and self._pause_before(run, item, frame):
+                return True
+            cause = frame
+            if not self._enqueue(run, routine, item):
+                return False
+        invoke = self._activate(run, item.routine_id, routine, cause)
+        if invoke is None:
+            return False
+        if self._pause_before(run, invoke, invoke.frame):
+            return True
+        self._call_logic(run, routine, invoke)
+        return False
+
+    def _pause_before(self, run: JobRun, item: Deliver | Invoke, frame: Frame) -> bool:
+        """Offer a pause point to the debugger; on a pause, keep the item for later."""
+
+        def set_variable(name: str, value: Any) -> None:
+            if isinstance(item, Deliver):
+                if name == "data":
+                    item.data = frame.data = value
+                else:
+                    item.data[name] = value
+            elif name == "data":
+                item.data_slice = frame.data = value
+            else:
+                item.data_slice[name] = value
+
+        if not self.debug_point(run, frame, set_variable, blocking=False):
+            return False
+        item.checked = True
+        with run.lock:
+            run.queue.appendleft(item)
+        return True
+
+    def _enqueue(self, run: JobRun, routine: Routine, item: Deliver) -> bool:
+        slot = routine.get_slot(item.slot_name)
+        try:
+            slot.enqueue(data=item.data, emitted_from=item.emitted_from, emitted_at=datetime.now())
+        except SlotQueueFullError as exc:
+            message = f"{exc}; the routine consumes slower than data arrives"
+            self._finish(run, "failed", message, failed_routine=item.routine_id)
+            return False
+        return True
 
     def _bind(self, run: JobRun, routine_id: str) -> None:
         # Something (a test harness, a routine module) may have replaced
@@ -316,90 +375,69 @@ class Engine:
             )
         )
 
-    def _activate(self, run: JobRun, routine_id: str, routine: Routine) -> None:
+    def _activate(
+        self, run: JobRun, routine_id: str, routine: Routine, cause: Frame | None
+    ) -> Invoke | None:
+        """Ask the routine's policy whether to run; return the invocation if so."""
         policy = routine._activation_policy or immediate_policy
         try:
             should_run, data_slice, message = policy(routine.slots, run.worker_state)
         except Exception as exc:
-            self._routine_failed(run, routine_id, routine, exc, None, None, 0, 0.0)
-            return
-        if should_run:
-            self._call_logic(run, routine_id, routine, data_slice or {}, message, 0)
+            self._routine_failed(run, routine, Invoke(routine_id, {}, None, cause), exc, 0.0)
+            return None
+        if not should_run:
+            return None
+        data_slice = data_slice or {}
+        frame = Frame(ROUTINE, routine_id, None, data_slice, parent=cause)
+        return Invoke(routine_id, data_slice, message, frame)
 
-    def _call_logic(
-        self,
-        run: JobRun,
-        routine_id: str,
-        routine: Routine,
-        data_slice: dict[str, list[Any]],
-        message: Any,
-        attempt: int,
-    ) -> None:
+    def _call_logic(self, run: JobRun, routine: Routine, invoke: Invoke) -> None:
+        routine_id = invoke.routine_id
         logic = routine._logic or getattr(routine, "logic", None)
         if logic is None:
             run.record_trace(
-                routine_id,
-                "routine_skipped",
-                {"reason": "the routine defines no logic"},
+                routine_id, "routine_skipped", {"reason": "the routine defines no logic"}
             )
             return
-        arguments = [data_slice.get(name, []) for name in routine.slots]
-        run.record_trace(
-            routine_id,
-            "routine_started",
-            {"attempt": attempt} if attempt else {},
-            publish="routine_started",
-        )
+        arguments = [invoke.data_slice.get(name, []) for name in routine.slots]
+        details = {"attempt": invoke.attempt} if invoke.attempt else {}
+        run.record_trace(routine_id, "routine_started", details, publish="routine_started")
+        run.current_invocation = invoke.frame
         started = time.perf_counter()
         try:
-            logic(*arguments, policy_message=message, worker_state=run.worker_state)
+            logic(*arguments, policy_message=invoke.message, worker_state=run.worker_state)
         except (Exception, SystemExit) as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            self._routine_failed(
-                run, routine_id, routine, exc, data_slice, message, attempt, elapsed
-            )
+            self._routine_failed(run, routine, invoke, exc, elapsed)
             return
+        finally:
+            run.current_invocation = None
         elapsed = round((time.perf_counter() - started) * 1000, 3)
         run.record_trace(
-            routine_id,
-            "routine_completed",
-            {"duration_ms": elapsed},
-            publish="routine_completed",
+            routine_id, "routine_completed", {"duration_ms": elapsed}, publish="routine_completed"
         )
 
     def _routine_failed(
-        self,
-        run: JobRun,
-        routine_id: str,
-        routine: Routine,
-        exc: BaseException,
-        data_slice: dict | None,
-        message: Any,
-        attempt: int,
-        elapsed: float,
+        self, run: JobRun, routine: Routine, invoke: Invoke, exc: BaseException, elapsed: float
     ) -> None:
+        routine_id = invoke.routine_id
         error = f"{type(exc).__name__}: {exc}"
         details = {"error": error, "duration_ms": round(elapsed, 3)}
-        run.record_trace(
-            routine_id, "routine_failed", details, publish="routine_failed"
-        )
+        run.record_trace(routine_id, "routine_failed", details, publish="routine_failed")
         handler = routine.get_error_handler()
         strategy = handler.strategy if handler else ErrorStrategy.STOP
 
-        if (
-            strategy is ErrorStrategy.RETRY
-            and data_slice is not None
-            and attempt < handler.max_retries
-        ):
-            delay = handler.retry_delay * handler.retry_backoff**attempt
+        if strategy is ErrorStrategy.RETRY and invoke.attempt < handler.max_retries:
+            delay = handler.retry_delay * handler.retry_backoff**invoke.attempt
             run.record_trace(
                 routine_id,
                 "routine_retry_scheduled",
-                {"attempt": attempt + 1, "delay_s": delay},
+                {"attempt": invoke.attempt + 1, "delay_s": delay},
             )
             with run.lock:
                 run.pending_timers += 1
-            retry = Retry(routine_id, data_slice, message, attempt + 1)
+            retry = Invoke(routine_id, invoke.data_slice, invoke.message, invoke.frame,
+                           attempt=invoke.attempt + 1)
             self.timers.schedule(delay, lambda: self.timer_fired(run, retry))
             return
         gives_up = strategy is ErrorStrategy.STOP or (
@@ -432,6 +470,9 @@ class Engine:
             record.status = status
             dropped = len(run.queue)
             run.queue.clear()
+            pause, run.debug.pause, run.debug.step = run.debug.pause, None, None
+        if pause is not None and pause.release is not None:
+            pause.release.set()
         if dropped:
             run.record_trace(
                 "", "work_discarded", {"items": dropped, "reason": f"job {status}"}

@@ -1,49 +1,14 @@
-"""Fixtures for model and controller tests: a qasync loop and a fake server."""
+"""Fixtures for these tests: Qt offscreen, a qasync loop and a fake server."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
 
-import pytest
-
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+SUPPORT_DIR = str(Path(__file__).resolve().parents[1] / "support")
+if SUPPORT_DIR not in sys.path:
+    sys.path.insert(0, SUPPORT_DIR)
 
-from async_helpers import install_qasync_loop, run_until_done  # noqa: E402
-from fake_server import BASE_URL, FakeServer  # noqa: E402
-
-from app.services.api import ApiClient  # noqa: E402
-
-
-@pytest.fixture
-def qloop(qapp, qtbot):
-    """Run asyncio on the Qt event loop for the duration of the test."""
-    with install_qasync_loop(qapp, qtbot) as loop:
-        yield loop
-
-
-@pytest.fixture
-def run_async(qloop, qtbot):
-    """Return a function that runs a coroutine to completion and returns its result."""
-
-    def run(coroutine, timeout: int = 5000):
-        return run_until_done(qtbot, asyncio.ensure_future(coroutine), timeout)
-
-    return run
-
-
-@pytest.fixture
-def fake_server():
-    """Return an empty in-memory server with two flows."""
-    return FakeServer()
-
-
-@pytest.fixture
-def api(fake_server, run_async):
-    """Return an ApiClient that talks to the fake server."""
-    client = ApiClient(BASE_URL, "test-key", transport=fake_server.transport())
-    yield client
-    run_async(client.aclose())
+from qt_fixtures import api, fake_server, qloop, run_async  # noqa: E402, F401

@@ -108,7 +108,14 @@ def test_flow_keeps_server_entry_routines():
     flow = records.FlowInfo.from_json(
         {
             "flow_id": "f",
-            "routines": {"a": {"routine_id": "a", "class_name": "A", "slots": ["in"], "events": ["out"]}},
+            "routines": {
+                "a": {
+                    "routine_id": "a",
+                    "class_name": "A",
+                    "slots": ["in"],
+                    "events": ["out"],
+                }
+            },
             "connections": [],
             "entry_routines": ["a"],
             "description": "demo",
@@ -140,13 +147,21 @@ def test_flow_computes_entry_routines_for_stock():
 
     assert flow.entry_routines == ("reader",)
     assert flow.routines["writer"].routine_id == "writer"
-    assert flow.connections == (records.ConnectionInfo("reader", "record", "writer", "input"),)
+    assert flow.connections == (
+        records.ConnectionInfo("reader", "record", "writer", "input"),
+    )
 
 
 def test_server_info_detects_stock_server():
-    stock = records.ServerInfo.from_json({"name": "Routilux API", "version": "1.1.0", "api_version": "v1"})
+    stock = records.ServerInfo.from_json(
+        {"name": "Routilux API", "version": "1.1.0", "api_version": "v1"}
+    )
     ours = records.ServerInfo.from_json(
-        {"name": "overseer-embedded-server", "version": "0.1.0", "capabilities": ["cursor", "cancel"]}
+        {
+            "name": "overseer-embedded-server",
+            "version": "0.1.0",
+            "capabilities": ["cursor", "cancel"],
+        }
     )
 
     assert stock.is_stock
@@ -158,7 +173,12 @@ def test_server_info_detects_stock_server():
 
 def test_trace_entry_reads_naive_time_as_utc():
     entry = records.TraceEntry.from_json(
-        {"timestamp": "2026-12-04T14:25:46.786115", "routine_id": "source", "action": "received", "details": {"v": 1}}
+        {
+            "timestamp": "2026-12-04T14:25:46.786115",
+            "routine_id": "source",
+            "action": "received",
+            "details": {"v": 1},
+        }
     )
 
     assert entry.timestamp == datetime(2026, 12, 4, 14, 25, 46, 786115, tzinfo=UTC)
@@ -166,7 +186,9 @@ def test_trace_entry_reads_naive_time_as_utc():
 
 
 def test_job_page_without_cursor():
-    page = records.JobPage.from_json({"jobs": [STOCK_JOB], "total": 7, "limit": 1, "offset": 2})
+    page = records.JobPage.from_json(
+        {"jobs": [STOCK_JOB], "total": 7, "limit": 1, "offset": 2}
+    )
 
     assert [job.job_id for job in page.jobs] == ["j2"]
     assert page.total == 7
@@ -185,8 +207,18 @@ def test_job_output_defaults():
 def test_job_query_is_hashable_by_value():
     start = datetime(2026, 1, 1, tzinfo=UTC)
 
-    assert records.JobQuery("f", "failed", start) == records.JobQuery("f", "failed", start)
-    assert len({records.JobQuery("f", "failed", start), records.JobQuery("f", "failed", start)}) == 1
+    assert records.JobQuery("f", "failed", start) == records.JobQuery(
+        "f", "failed", start
+    )
+    assert (
+        len(
+            {
+                records.JobQuery("f", "failed", start),
+                records.JobQuery("f", "failed", start),
+            }
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -202,7 +234,17 @@ def test_job_query_is_hashable_by_value():
         (None, None),
         (10**20, None),
     ],
-    ids=["offset", "zulu", "epoch-int", "epoch-float", "garbage", "empty", "bool", "none", "overflow"],
+    ids=[
+        "offset",
+        "zulu",
+        "epoch-int",
+        "epoch-float",
+        "garbage",
+        "empty",
+        "bool",
+        "none",
+        "overflow",
+    ],
 )
 def test_parse_timestamp(value, expected):
     assert records.parse_timestamp(value) == expected
@@ -217,5 +259,12 @@ def test_parse_timestamp_converts_to_utc_zone():
 
 
 def test_status_constants():
-    assert records.JOB_STATUSES == ("pending", "running", "paused", "completed", "failed", "cancelled")
+    assert records.JOB_STATUSES == (
+        "pending",
+        "running",
+        "paused",
+        "completed",
+        "failed",
+        "cancelled",
+    )
     assert records.TERMINAL_STATUSES == {"completed", "failed", "cancelled"}

@@ -24,7 +24,13 @@ def record() -> None:
         return
     names = ("OVERSEER_API_KEY", "OVERSEER_EXIT_WITH_PARENT", "PYTHONUNBUFFERED")
     with open(path, "w", encoding="utf-8") as file:
-        json.dump({"argv": sys.argv[1:], "env": {name: os.environ.get(name) for name in names}}, file)
+        json.dump(
+            {
+                "argv": sys.argv[1:],
+                "env": {name: os.environ.get(name) for name in names},
+            },
+            file,
+        )
 
 
 def main() -> int:

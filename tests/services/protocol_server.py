@@ -30,8 +30,12 @@ class Changes:
     def notify(self, *_args: Any) -> None:
         self._event.set()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until ``predicate()`` is true; raise TimeoutError after ``timeout`` s."""
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``predicate()`` is true, or raise TimeoutError after ``timeout`` s."""
         async with asyncio.timeout(timeout):
             while not predicate():
                 self._event.clear()
@@ -45,7 +49,7 @@ class ProtocolServer:
         replay_overlap: Replay this many already-seen events again after a
             reconnect, to check that the client drops duplicates.
         silent: Stop reading from each connection after the handshake, so
-            protocol pings are never answered.
+            protocol pings never get a pong.
         first_available: Lowest seq the server can still replay.
     """
 
@@ -96,7 +100,9 @@ class ProtocolServer:
         self._server.close()
         await self._server.wait_closed()
 
-    async def publish(self, event_type: str = "routine_started", job_id: str = "j1", **data: Any) -> dict[str, Any]:
+    async def publish(
+        self, event_type: str = "routine_started", job_id: str = "j1", **data: Any
+    ) -> dict[str, Any]:
         """Append an event to the log and send it to every connected client."""
         event = {
             "type": event_type,
@@ -117,7 +123,9 @@ class ProtocolServer:
         for client in list(self.clients):
             client.transport.abort()
 
-    def _check_key(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _check_key(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         self.handshakes.append(request)
         self.changes.notify()
         if self.api_key is None:
@@ -175,7 +183,14 @@ class ProtocolServer:
         if after is None:
             return
         if after + 1 < self.first_available:
-            await connection.send(json.dumps({"type": "catch_up:incomplete", "first_available_seq": self.first_available}))
+            await connection.send(
+                json.dumps(
+                    {
+                        "type": "catch_up:incomplete",
+                        "first_available_seq": self.first_available,
+                    }
+                )
+            )
         start = max(after + 1 - self.replay_overlap, self.first_available)
         for event in self.log[start - 1 :]:
             await connection.send(json.dumps(event))
@@ -184,4 +199,8 @@ class ProtocolServer:
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await asyncio.sleep(self.heartbeat_interval)
-                await connection.send(json.dumps({"type": "ping", "timestamp": datetime.now(UTC).isoformat()}))
+                await connection.send(
+                    json.dumps(
+                        {"type": "ping", "timestamp": datetime.now(UTC).isoformat()}
+                    )
+                )

@@ -16,11 +16,21 @@ from app.services.api import ApiClient, ApiError, ServerUnreachable
 
 BASE = "http://127.0.0.1:9"
 
-JOB = {"job_id": "j1", "flow_id": "f", "status": "running", "created_at": "2026-12-04T16:00:00.000Z"}
+JOB = {
+    "job_id": "j1",
+    "flow_id": "f",
+    "status": "running",
+    "created_at": "2026-12-04T16:00:00.000Z",
+}
 
 
 def make_client(handler, **kwargs) -> ApiClient:
-    return ApiClient(BASE, kwargs.pop("api_key", "secret"), transport=httpx.MockTransport(handler), **kwargs)
+    return ApiClient(
+        BASE,
+        kwargs.pop("api_key", "secret"),
+        transport=httpx.MockTransport(handler),
+        **kwargs,
+    )
 
 
 def json_response(status: int, body) -> httpx.Response:
@@ -36,18 +46,40 @@ def json_response(status: int, body) -> httpx.Response:
                 "code": "JOB_NOT_FOUND",
                 "message": "Job 'x' not found",
                 "details": None,
-                "error": {"code": "JOB_NOT_FOUND", "message": "Job 'x' not found", "details": None, "request_id": "r"},
+                "error": {
+                    "code": "JOB_NOT_FOUND",
+                    "message": "Job 'x' not found",
+                    "details": None,
+                    "request_id": "r",
+                },
             },
             "JOB_NOT_FOUND",
             "Job 'x' not found",
         ),
-        (409, {"error": {"code": "JOB_NOT_CANCELLABLE", "message": "Job ended"}}, "JOB_NOT_CANCELLABLE", "Job ended"),
+        (
+            409,
+            {"error": {"code": "JOB_NOT_CANCELLABLE", "message": "Job ended"}},
+            "JOB_NOT_CANCELLABLE",
+            "Job ended",
+        ),
         (400, {"code": "BAD_REQUEST", "message": "bad"}, "BAD_REQUEST", "bad"),
-        (403, {"code": "INTERNAL_ERROR", "message": "Invalid API key"}, "FORBIDDEN", "Invalid API key"),
+        (
+            403,
+            {"code": "INTERNAL_ERROR", "message": "Invalid API key"},
+            "FORBIDDEN",
+            "Invalid API key",
+        ),
         (404, {"detail": "Not Found"}, "NOT_FOUND", "Not Found"),
         (502, "<html>bad gateway</html>", "HTTP_502", "Bad Gateway"),
     ],
-    ids=["dual-shape", "nested-only", "top-level-only", "stock-wrong-code", "fastapi-detail", "not-json"],
+    ids=[
+        "dual-shape",
+        "nested-only",
+        "top-level-only",
+        "stock-wrong-code",
+        "fastapi-detail",
+        "not-json",
+    ],
 )
 def test_error_shapes(run, status, body, code, message):
     def handler(request):
@@ -71,10 +103,23 @@ def test_error_shapes(run, status, body, code, message):
 
 
 def test_validation_error_keeps_details(run):
-    details = {"errors": [{"loc": ["query", "limit"], "msg": "too big", "type": "less_than_equal"}]}
+    details = {
+        "errors": [
+            {"loc": ["query", "limit"], "msg": "too big", "type": "less_than_equal"}
+        ]
+    }
 
     def handler(request):
-        return json_response(422, {"error": {"code": "VALIDATION_ERROR", "message": "invalid", "details": details}})
+        return json_response(
+            422,
+            {
+                "error": {
+                    "code": "VALIDATION_ERROR",
+                    "message": "invalid",
+                    "details": details,
+                }
+            },
+        )
 
     async def scenario():
         client = make_client(handler)
@@ -88,12 +133,34 @@ def test_validation_error_keeps_details(run):
     assert run(scenario()).details == details
 
 
+def test_rate_limit_reports_retry_after(run):
+    def handler(request):
+        body = {"code": "RATE_LIMITED", "message": "Too many requests"}
+        return httpx.Response(429, json=body, headers={"Retry-After": "7"})
+
+    async def scenario():
+        client = make_client(handler)
+        try:
+            with pytest.raises(ApiError) as info:
+                await client.list_flows()
+            return info.value
+        finally:
+            await client.aclose()
+
+    error = run(scenario())
+    assert error.code == "RATE_LIMITED"
+    assert error.retry_after == 7.0
+
+
 def test_list_jobs_encodes_filters(run):
     seen: list[httpx.Request] = []
 
     def handler(request):
         seen.append(request)
-        return json_response(200, {"jobs": [JOB], "total": 1, "limit": 50, "offset": 10, "next_cursor": "c2"})
+        return json_response(
+            200,
+            {"jobs": [JOB], "total": 1, "limit": 50, "offset": 10, "next_cursor": "c2"},
+        )
 
     query = records.JobQuery(
         flow_id="etl orders",
@@ -128,7 +195,10 @@ def test_list_jobs_with_cursor_omits_offset(run):
 
     def handler(request):
         seen.append(request)
-        return json_response(200, {"jobs": [], "total": 0, "limit": 100, "offset": 0, "next_cursor": None})
+        return json_response(
+            200,
+            {"jobs": [], "total": 0, "limit": 100, "offset": 0, "next_cursor": None},
+        )
 
     async def scenario():
         client = make_client(handler)
@@ -149,7 +219,9 @@ def test_api_key_header_sent(run):
 
     def handler(request):
         seen.append(request)
-        return json_response(200, {"job_id": "j1", "output": "", "is_complete": True, "truncated": False})
+        return json_response(
+            200, {"job_id": "j1", "output": "", "is_complete": True, "truncated": False}
+        )
 
     async def scenario():
         client = make_client(handler, api_key="k-123")
@@ -228,7 +300,9 @@ def test_get_retried_after_protocol_error(run):
     def handler(request):
         calls.append(request.method)
         if len(calls) == 1:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         return json_response(200, JOB)
 
     async def scenario():
@@ -273,7 +347,9 @@ def test_connection_refused_message(run):
         finally:
             await client.aclose()
 
-    assert run(scenario()) == f"Couldn't reach http://127.0.0.1:{port}: connection refused"
+    assert (
+        run(scenario()) == f"Couldn't reach http://127.0.0.1:{port}: connection refused"
+    )
 
 
 def test_server_info_falls_back_to_stock_root(run):
@@ -282,8 +358,12 @@ def test_server_info_falls_back_to_stock_root(run):
     def handler(request):
         paths.append(request.url.path)
         if request.url.path == "/api/v1/":
-            return json_response(404, {"code": "INTERNAL_ERROR", "message": "Not Found"})
-        return json_response(200, {"name": "Routilux API", "version": "1.1.0", "api_version": "v1"})
+            return json_response(
+                404, {"code": "INTERNAL_ERROR", "message": "Not Found"}
+            )
+        return json_response(
+            200, {"name": "Routilux API", "version": "1.1.0", "api_version": "v1"}
+        )
 
     async def scenario():
         client = make_client(handler)
@@ -313,7 +393,15 @@ def test_submit_job_sends_payload(run):
             await client.aclose()
 
     job = run(scenario())
-    assert bodies == [{"flow_id": "f", "routine_id": "reader", "slot_name": "input", "data": {"records": 3}, "metadata": {}}]
+    assert bodies == [
+        {
+            "flow_id": "f",
+            "routine_id": "reader",
+            "slot_name": "input",
+            "data": {"records": 3},
+            "metadata": {},
+        }
+    ]
     assert job.params == {"records": 3}
 
 
@@ -324,7 +412,9 @@ def test_list_flows_with_load_errors(run):
             {
                 "flows": [{"flow_id": "f", "routines": {}, "connections": []}],
                 "total": 1,
-                "load_errors": [{"path": "/x.yaml", "kind": "flow", "error": "bad yaml"}],
+                "load_errors": [
+                    {"path": "/x.yaml", "kind": "flow", "error": "bad yaml"}
+                ],
             },
         )
 
@@ -367,7 +457,7 @@ class StockLikeServer:
     """HTTP/1.1 server that resets a keep-alive connection after sending a 500.
 
     It mimics the stock Routilux 1.1.0 server: the request after a 500 on the
-    same connection gets a TCP reset instead of an answer.
+    same connection gets a TCP reset instead of a response.
     """
 
     def __init__(self):
@@ -401,14 +491,18 @@ class StockLikeServer:
                     await reader.readexactly(length)
                 if poisoned:
                     sock = writer.get_extra_info("socket")
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    sock.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
                     writer.transport.abort()
                     return
                 self.requests.append((connection, request_line))
                 if "/boom" in request_line and not self.failed_once:
                     self.failed_once = True
                     poisoned = True
-                    self._respond(writer, 500, {"code": "INTERNAL_ERROR", "message": "boom"})
+                    self._respond(
+                        writer, 500, {"code": "INTERNAL_ERROR", "message": "boom"}
+                    )
                 else:
                     self._respond(writer, 200, JOB)
                 await writer.drain()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import uvicorn
 from protocol_server import Changes
 from test_stream import Recorder
 
@@ -30,7 +34,16 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     env = {**os.environ, "OVERSEER_API_KEY": API_KEY, "OVERSEER_EXIT_WITH_PARENT": "1"}
     with open(folder / "stderr.txt", "wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "embedded_server", "--port", "0", "--demo", "--db", str(folder / "history.db")],
+            [
+                sys.executable,
+                "-m",
+                "embedded_server",
+                "--port",
+                "0",
+                "--demo",
+                "--db",
+                str(folder / "history.db"),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -41,7 +54,9 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     try:
         url = process.stdout.readline().strip()  # bounded by the pytest timeout
         if not url.startswith("http://"):
-            pytest.fail(f"embedded server printed no URL: {(folder / 'stderr.txt').read_text()[-2000:]}")
+            pytest.fail(
+                f"embedded server printed no URL: {(folder / 'stderr.txt').read_text()[-2000:]}"
+            )
         yield url
     finally:
         process.stdin.close()
@@ -77,7 +92,9 @@ def test_discovery_reports_capabilities(run, live_server):
 
 def test_jobs_list_accepts_time_filter(run, live_server):
     now = datetime.now(UTC)
-    query = records.JobQuery(status="completed", created_from=now - timedelta(days=1), created_to=now)
+    query = records.JobQuery(
+        status="completed", created_from=now - timedelta(days=1), created_to=now
+    )
 
     async def scenario():
         async with api(live_server) as client:
@@ -131,7 +148,9 @@ def test_stream_connects_and_measures_rtt(run, live_server):
         recorder = Recorder(stream, changes)
         stream.start()
         try:
-            await changes.wait_for(lambda: recorder.statuses and recorder.statuses[-1].rtt_ms is not None)
+            await changes.wait_for(
+                lambda: recorder.statuses and recorder.statuses[-1].rtt_ms is not None
+            )
             return stream.status, stream.last_seq
         finally:
             await stream.stop()
@@ -171,10 +190,17 @@ def test_stream_delivers_job_events(run, live_server):
             recorder = Recorder(stream, changes)
             stream.start()
             try:
-                await changes.wait_for(lambda: recorder.state is ConnectionState.CONNECTED)
-                job = await client.submit_job("etl_orders", "reader", "input", {"records": 3})
                 await changes.wait_for(
-                    lambda: any(e["type"] == "job_completed" and e["job_id"] == job.job_id for e in recorder.events),
+                    lambda: recorder.state is ConnectionState.CONNECTED
+                )
+                job = await client.submit_job(
+                    "etl_orders", "reader", "input", {"records": 3}
+                )
+                await changes.wait_for(
+                    lambda: any(
+                        e["type"] == "job_completed" and e["job_id"] == job.job_id
+                        for e in recorder.events
+                    ),
                     timeout=20.0,
                 )
             finally:
@@ -210,3 +236,84 @@ def test_launcher_runs_embedded_server(run, tmp_path):
     assert info.name == "overseer-embedded-server"
     assert launcher.returncode is not None
     assert not launcher.is_running
+
+
+class _ThreadedServer(uvicorn.Server):
+    """uvicorn in a background thread that reports when it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@contextlib.asynccontextmanager
+async def in_process_server(tmp_path: Path, *, heartbeat_interval: float):
+    """Run the embedded server's app in this process with a short heartbeat."""
+    from embedded_server.app import create_app
+    from embedded_server.settings import Settings
+
+    settings = Settings(
+        db_path=tmp_path / "history.db",
+        api_key=API_KEY,
+        heartbeat_interval=heartbeat_interval,
+    )
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = _ThreadedServer(
+        uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, daemon=True
+    )
+    thread.start()
+    loop = asyncio.get_running_loop()
+    try:
+        assert await loop.run_in_executor(None, server.ready.wait, 15.0), (
+            "server did not start"
+        )
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await loop.run_in_executor(None, thread.join, 15.0)
+        listener.close()
+
+
+def test_stream_answers_server_heartbeats(run, tmp_path):
+    # The server drops a client that sends nothing for three heartbeat
+    # intervals (0.3 s here), so staying connected for 2 s shows the pongs work.
+    async def scenario():
+        async with in_process_server(tmp_path, heartbeat_interval=0.1) as url:
+            changes = Changes()
+            stream = EventStream(url, API_KEY, heartbeat_timeout=1.0)
+            recorder = Recorder(stream, changes)
+            stream.start()
+            try:
+                await changes.wait_for(
+                    lambda: recorder.state is ConnectionState.CONNECTED
+                )
+                connected_at = stream.status.last_message_at
+                with pytest.raises(TimeoutError):
+                    await changes.wait_for(
+                        lambda: recorder.state is not ConnectionState.CONNECTED,
+                        timeout=2.0,
+                    )
+                return (
+                    list(recorder.statuses),
+                    connected_at,
+                    stream.status.last_message_at,
+                )
+            finally:
+                await stream.stop()
+
+    statuses, connected_at, last_message_at = run(scenario(), timeout=40.0)
+    assert [status.state for status in statuses][:2] == [
+        ConnectionState.CONNECTING,
+        ConnectionState.CONNECTED,
+    ]
+    assert all(status.state is ConnectionState.CONNECTED for status in statuses[1:])
+    assert last_message_at - connected_at >= 1.5  # server pings kept arriving

@@ -47,7 +47,14 @@ def test_start_returns_url_and_key(run, monkeypatch, record_file):
     assert recorded["env"]["OVERSEER_API_KEY"] == key
     assert recorded["env"]["OVERSEER_EXIT_WITH_PARENT"] == "1"
     assert key not in " ".join(recorded["argv"])
-    assert recorded["argv"] == ["--host", "127.0.0.1", "--port", "0", "--allow-evaluate", "--demo"]
+    assert recorded["argv"] == [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--allow-evaluate",
+        "--demo",
+    ]
     assert not launcher.is_running
 
 
@@ -56,7 +63,12 @@ def test_start_passes_user_folders(run, monkeypatch, record_file, tmp_path):
 
     async def scenario():
         try:
-            await launcher.start(routines_dir=tmp_path / "r", flows_dir=tmp_path / "f", demo=False, db=tmp_path / "h.db")
+            await launcher.start(
+                routines_dir=tmp_path / "r",
+                flows_dir=tmp_path / "f",
+                demo=False,
+                db=tmp_path / "h.db",
+            )
         finally:
             await launcher.stop()
 
@@ -174,4 +186,6 @@ def test_missing_program_reported(run):
             await launcher.start()
         return str(info.value)
 
-    assert "Couldn't start the embedded server (/nonexistent/overseer-server)" in run(scenario())
+    assert "Couldn't start the embedded server (/nonexistent/overseer-server)" in run(
+        scenario()
+    )

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from protocol_server import Changes, ProtocolServer
 
+from app.models import records
 from app.services.stream import ConnectionState, EventStream, websocket_url
 
 
@@ -70,10 +71,14 @@ def test_receives_events_and_answers_pings(run):
         changes = Changes()
         server = ProtocolServer(changes, heartbeat_interval=0.05)
         async with running(server) as (stream, recorder):
-            await changes.wait_for(lambda: recorder.state is ConnectionState.CONNECTED and server.clients)
+            await changes.wait_for(
+                lambda: recorder.state is ConnectionState.CONNECTED and server.clients
+            )
             await server.publish("job_started", job={"job_id": "j1"})
             await server.publish("routine_started", routine_id="reader")
-            await changes.wait_for(lambda: len(recorder.events) == 2 and server.pongs >= 2)
+            await changes.wait_for(
+                lambda: len(recorder.events) == 2 and server.pongs >= 2
+            )
             return server, stream, recorder
 
     server, stream, recorder = run(scenario())
@@ -101,7 +106,9 @@ def test_reconnect_replays_missed_events_once(run):
             await changes.wait_for(lambda: not server.clients)
             await server.publish()  # missed while disconnected
             await server.publish()
-            await changes.wait_for(lambda: len(server.after_seqs) == 2 and server.clients)
+            await changes.wait_for(
+                lambda: len(server.after_seqs) == 2 and server.clients
+            )
             await server.publish()  # live again
             await changes.wait_for(lambda: len(recorder.events) >= 5)
             return server, recorder
@@ -120,10 +127,15 @@ def test_silent_server_lost_within_heartbeat_timeout(run):
         changes = Changes()
         server = ProtocolServer(changes)
         server.silent = True
-        async with running(server, heartbeat_timeout=timeout, initial_backoff=5.0) as (stream, recorder):
+        async with running(server, heartbeat_timeout=timeout, initial_backoff=5.0) as (
+            stream,
+            recorder,
+        ):
             await changes.wait_for(lambda: recorder.state is ConnectionState.CONNECTED)
             connected_at = recorder.status_times[-1]
-            await changes.wait_for(lambda: recorder.state is ConnectionState.RECONNECTING, timeout=3.0)
+            await changes.wait_for(
+                lambda: recorder.state is ConnectionState.RECONNECTING, timeout=3.0
+            )
             lost_at = recorder.status_times[-1]
             return recorder.statuses[-1], lost_at - connected_at
 
@@ -180,6 +192,31 @@ def test_query_api_key_for_stock_server(run):
     query = parse_qs(urlsplit(server.handshakes[0].path).query)
     assert query["api_key"] == ["secret"]
     assert server.handshakes[0].headers["X-API-Key"] == "secret"
+
+
+def test_stock_server_info_enables_query_key(run):
+    async def scenario():
+        changes = Changes()
+        server = ProtocolServer(changes, accept_query_key=True)
+        url = await server.start()
+        stream = EventStream(url, "secret")
+        recorder = Recorder(stream, changes)
+        stream.set_server_info(
+            records.ServerInfo("Routilux API", "1.1.0", frozenset(), is_stock=True)
+        )
+        stream.start()
+        try:
+            await changes.wait_for(lambda: recorder.state is ConnectionState.CONNECTED)
+            return server, recorder.statuses[-1]
+        finally:
+            await stream.stop()
+            await server.close()
+
+    server, status = run(scenario())
+    query = parse_qs(urlsplit(server.handshakes[0].path).query)
+    assert query["api_key"] == ["secret"]
+    assert status.server_name == "Routilux API"
+    assert status.server_version == "1.1.0"
 
 
 def test_incomplete_catch_up_needs_resync(run):
@@ -243,7 +280,9 @@ def test_server_restart_resets_numbering(run):
 
     recorder = run(scenario())
     assert recorder.seqs() == [1, 2, 3, 1]
-    assert recorder.resyncs == ["The server restarted and its event numbering began again"]
+    assert recorder.resyncs == [
+        "The server restarted and its event numbering began again"
+    ]
 
 
 def test_reconnect_catches_up_from_server_baseline(run):
@@ -271,13 +310,26 @@ def test_reconnect_now_skips_backoff(run):
     async def scenario():
         changes = Changes()
         server = ProtocolServer(changes)
-        async with running(server, initial_backoff=60.0, max_backoff=60.0) as (stream, recorder):
+        async with running(server, initial_backoff=60.0, max_backoff=60.0) as (
+            stream,
+            recorder,
+        ):
             await changes.wait_for(lambda: server.clients)
             server.drop_all()
-            await changes.wait_for(lambda: recorder.state is ConnectionState.RECONNECTING and recorder.statuses[-1].retry_in)
+            await changes.wait_for(
+                lambda: (
+                    recorder.state is ConnectionState.RECONNECTING
+                    and recorder.statuses[-1].retry_in
+                )
+            )
             waiting = recorder.statuses[-1]
             stream.reconnect_now()
-            await changes.wait_for(lambda: len(server.after_seqs) == 2 and recorder.state is ConnectionState.CONNECTED)
+            await changes.wait_for(
+                lambda: (
+                    len(server.after_seqs) == 2
+                    and recorder.state is ConnectionState.CONNECTED
+                )
+            )
             return waiting
 
     waiting = run(scenario())
@@ -294,7 +346,9 @@ def test_backoff_grows_and_is_capped(run):
         recorder = Recorder(stream, changes)
         stream.start()
         try:
-            await changes.wait_for(lambda: sum(1 for s in recorder.statuses if s.retry_in) >= 6)
+            await changes.wait_for(
+                lambda: sum(1 for s in recorder.statuses if s.retry_in) >= 6
+            )
         finally:
             await stream.stop()
         return recorder
@@ -335,7 +389,9 @@ def test_stop_during_handshake(run):
 
         server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        stream = EventStream(f"http://127.0.0.1:{port}", "secret", heartbeat_timeout=30.0)
+        stream = EventStream(
+            f"http://127.0.0.1:{port}", "secret", heartbeat_timeout=30.0
+        )
         stream.start()
         await asyncio.wait_for(accepted.wait(), 5.0)
         await stream.stop()

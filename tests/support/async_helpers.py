@@ -27,7 +27,10 @@ def install_qasync_loop(qapp: Any, qtbot: Any) -> Iterator[qasync.QEventLoop]:
             task.cancel()
         if pending:
             qtbot.waitUntil(lambda: all(task.done() for task in pending), timeout=5000)
-        loop.stop()
+        # loop.stop() would call QApplication.exit() with no exec() running,
+        # which makes every later nested Qt event loop (qtbot's waits) return
+        # at once. Mark the loop stopped directly instead.
+        loop._QEventLoop__is_running = False
         asyncio.events._set_running_loop(None)
         loop.close()
         asyncio.set_event_loop(None)

@@ -100,7 +100,7 @@ class HandlerInputAdapter(InputSlotAdapter):
     mixin installs the consume-all policy and calls the handler once per
     item. A slot item is the keyword arguments of the emit that produced it,
     so a dict item is spread into keyword arguments, as routilux's older
-    slot handlers received them; the handler then takes as payload the
+    slot handlers received them. The handler then takes as payload the
     ``data`` key, else the only value, else the whole dict.
     """
 

@@ -1,8 +1,8 @@
 """Working Mapper, Filter and SchemaValidator, plus their routilux 1.1.0 aliases.
 
 routilux 1.1.0 registers ``DataTransformer`` as an alias of ``Mapper`` and
-``DataValidator`` as an alias of ``SchemaValidator``; the classes here keep
-that behaviour but are distinct subclasses, so a flow exported to DSL keeps
+``DataValidator`` as an alias of ``SchemaValidator``. The classes here keep
+that behaviour. They are distinct subclasses, so a flow exported to DSL keeps
 the name it was written with.
 """
 
@@ -34,7 +34,8 @@ class Mapper(support.InputSlotAdapter, upstream.Mapper):
             receives the whole item.
         drop_missing: leave out targets whose source is missing (default
             True); when False they get ``default_value``.
-        keep_unmapped: copy the item's other fields too (default False).
+        keep_unmapped: also copy the item's fields whose names are not
+            mapping targets, source fields included (default False).
         default_value: value for missing fields when ``drop_missing`` is False.
     """
 
@@ -54,10 +55,10 @@ class Filter(support.InputSlotAdapter, upstream.Filter):
     under the names in ``pass_event`` and ``reject_event``.
 
     Config:
-        condition: None passes everything; a dict passes items whose fields
-            equal all the given values; a string passes dict items whose field
-            of that name is truthy; a list passes items equal to one of its
-            values; a callable passes items for which it returns a truthy
+        condition: None passes everything. A dict passes items whose fields
+            equal all the given values. A string passes dict items whose field
+            of that name is truthy. A list passes items equal to one of its
+            values. A callable passes items for which it returns a truthy
             value (or ``(passes, reason)``). A condition that raises rejects
             the item with the error as reason.
         invert: swap passing and rejecting (default False).
@@ -133,10 +134,11 @@ class SchemaValidator(support.InputSlotAdapter, upstream.SchemaValidator):
         is_valid, errors, validated = super()._validate_item(
             data, schema, schema_type, strict_mode
         )
-        errors = list(errors) + self._field_errors(validated)
+        field_errors = self._field_errors(validated)
+        errors = list(errors) + field_errors
         if strict_mode:
             errors = errors[:1]
-        return not errors and is_valid, errors, validated
+        return is_valid and not field_errors, errors, validated
 
     def _validate_pydantic(self, data: Any, model: type) -> tuple[bool, list[str], Any]:
         # WORKAROUND: routilux 1.1.0 calls model.model_validate_strict(), which

@@ -61,8 +61,8 @@ class RetryHandler(upstream.RetryHandler):
         super().__init__()
         # WORKAROUND: see InputSlotAdapter for the missing policy and the
         # keyword-only logic in routilux 1.1.0. Its logic also sleeps
-        # between attempts, which would hold a worker thread for the whole
-        # backoff; waiting items are kept here and resumed by a timer.
+        # between attempts, which would block a worker thread for the whole
+        # backoff. Here waiting items are stored and resumed by a timer.
         self._recheck = support.Recheck()
         self._waiting: list[_Attempts] = []
         self.set_activation_policy(self._check_input_and_retries)
@@ -90,9 +90,11 @@ class RetryHandler(upstream.RetryHandler):
         max_items = self.get_config("max_items", 100) or 0
         if max_items > 0 and len(items) > max_items:
             logger.warning(
-                "RetryHandler dropping %d of %d items over max_items",
-                len(items) - max_items,
+                "RetryHandler received %d items, more than max_items=%d; "
+                "dropping the last %d",
                 len(items),
+                max_items,
+                len(items) - max_items,
             )
             items = items[:max_items]
 
@@ -141,8 +143,8 @@ class RetryHandler(upstream.RetryHandler):
         self, attempts: _Attempts, error: Exception, max_attempts: int
     ) -> float | None:
         """Report a failed attempt; return the delay before the next one, or None when done."""
-        kept = max(self.get_config("max_errors_kept", 10) or 1, 1)
-        attempts.errors = (attempts.errors + [str(error)])[-kept:]
+        max_kept = max(self.get_config("max_errors_kept", 10) or 1, 1)
+        attempts.errors = (attempts.errors + [str(error)])[-max_kept:]
 
         if not self._may_retry(error):
             self.emit("error", error=str(error), data=attempts.item)

@@ -120,9 +120,9 @@ class Debouncer(upstream.Debouncer):
     """Emit input only after it has been quiet for a while.
 
     Slot ``input``. Events: ``leading(data)`` for the first item after a quiet
-    period when ``leading`` is on; ``debounced(data)`` with the latest item
-    once no item arrived for ``wait`` seconds, or when ``max_wait`` seconds
-    passed since the first item that is still waiting.
+    period, when ``leading`` is on. ``debounced(data)`` with the latest item,
+    once no item arrived for ``wait`` seconds or ``max_wait`` seconds passed
+    since the first item that is still waiting.
 
     Config:
         wait: quiet period in seconds (default 0.3); 0 emits every item.
@@ -135,7 +135,7 @@ class Debouncer(upstream.Debouncer):
     def __init__(self) -> None:
         super().__init__()
         # WORKAROUND: see InputSlotAdapter for the missing policy and the
-        # keyword-only logic in routilux 1.1.0; its Debouncer also ignores
+        # keyword-only logic in routilux 1.1.0. Its Debouncer also ignores
         # the documented ``trailing`` option.
         self._recheck = support.Recheck()
         self.set_activation_policy(self._watch_input)

@@ -22,7 +22,7 @@ Start a job at ``reader.input``. Every parameter is optional:
 Parameters of the wrong type or out of range make the reader raise
 ``ValueError``. When every order is accounted for, the aggregator stores
 ``summary`` in the job data (totals per customer in EUR, counts, rejected
-ids) and emits it; the job data also holds ``params`` and ``invalid_count``.
+ids) and emits it. The job data also contains ``params`` and ``invalid_count``.
 """
 
 from __future__ import annotations
@@ -84,6 +84,10 @@ def read_params(params: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: naming the parameter and the expected value.
     """
+    if not isinstance(params, dict):
+        raise ValueError(
+            f"job parameters must be an object, got {type(params).__name__}"
+        )
     options = {
         "records": params.get("records", 20),
         "invalid_ids": params.get("invalid_ids") or [],
@@ -92,14 +96,28 @@ def read_params(params: dict[str, Any]) -> dict[str, Any]:
         "seed": params.get("seed", 1),
     }
     if not _is_int(options["records"]) or not 0 <= options["records"] <= MAX_RECORDS:
-        raise ValueError(f"records must be an integer from 0 to {MAX_RECORDS}, got {options['records']!r}")
-    if not isinstance(options["invalid_ids"], list) or not all(map(_is_int, options["invalid_ids"])):
-        raise ValueError(f"invalid_ids must be a list of integers, got {options['invalid_ids']!r}")
+        raise ValueError(
+            f"records must be an integer from 0 to {MAX_RECORDS}, got {options['records']!r}"
+        )
+    if not isinstance(options["invalid_ids"], list) or not all(
+        map(_is_int, options["invalid_ids"])
+    ):
+        raise ValueError(
+            f"invalid_ids must be a list of integers, got {options['invalid_ids']!r}"
+        )
     if options["raise_at"] is not None and not _is_int(options["raise_at"]):
-        raise ValueError(f"raise_at must be an integer or null, got {options['raise_at']!r}")
+        raise ValueError(
+            f"raise_at must be an integer or null, got {options['raise_at']!r}"
+        )
     slow_ms = options["slow_ms"]
-    if isinstance(slow_ms, bool) or not isinstance(slow_ms, int | float) or not 0 <= slow_ms <= MAX_SLOW_MS:
-        raise ValueError(f"slow_ms must be a number from 0 to {MAX_SLOW_MS}, got {slow_ms!r}")
+    if (
+        isinstance(slow_ms, bool)
+        or not isinstance(slow_ms, int | float)
+        or not 0 <= slow_ms <= MAX_SLOW_MS
+    ):
+        raise ValueError(
+            f"slow_ms must be a number from 0 to {MAX_SLOW_MS}, got {slow_ms!r}"
+        )
     if not _is_int(options["seed"]):
         raise ValueError(f"seed must be an integer, got {options['seed']!r}")
     return options
@@ -122,7 +140,9 @@ def make_orders(count: int, seed: int, invalid_ids: list[int]) -> list[dict[str,
             "currency": currency,
             "items": items,
             "amount": round(sum(line["qty"] * line["unit_price"] for line in items), 2),
-            "created_at": (FIRST_ORDER_AT + timedelta(minutes=37 * order_id)).isoformat(),
+            "created_at": (
+                FIRST_ORDER_AT + timedelta(minutes=37 * order_id)
+            ).isoformat(),
         }
         if order_id in invalid_ids:
             _corrupt(order)
@@ -162,18 +182,24 @@ def order_errors(order: Any) -> list[str]:
     if not isinstance(order.get("customer"), str) or not order["customer"].strip():
         errors.append("customer is missing")
     if order.get("currency") not in EUR_PER_UNIT:
-        errors.append(f"currency {order.get('currency')!r} is not one of {', '.join(EUR_PER_UNIT)}")
+        errors.append(
+            f"currency {order.get('currency')!r} is not one of {', '.join(EUR_PER_UNIT)}"
+        )
 
     items = order.get("items")
     if not isinstance(items, list) or not items:
         return errors + ["items must be a non-empty list"]
     for index, line in enumerate(items):
         if not _is_int(line.get("qty")) or line["qty"] <= 0:
-            errors.append(f"items[{index}].qty must be a positive integer, got {line.get('qty')!r}")
+            errors.append(
+                f"items[{index}].qty must be a positive integer, got {line.get('qty')!r}"
+            )
     if not errors:
         expected = round(sum(line["qty"] * line["unit_price"] for line in items), 2)
         if abs(expected - order.get("amount", 0)) > 0.01:
-            errors.append(f"amount {order.get('amount')!r} does not match the items' total {expected}")
+            errors.append(
+                f"amount {order.get('amount')!r} does not match the items' total {expected}"
+            )
     return errors
 
 
@@ -191,9 +217,15 @@ class OrderReader(Routine):
         for params in params_list:
             options = read_params(params)
             job.set_data("params", options)
-            orders = make_orders(options["records"], options["seed"], options["invalid_ids"])
+            orders = make_orders(
+                options["records"], options["seed"], options["invalid_ids"]
+            )
 
-            job.trace(routine_id(self), "orders_generated", {"records": len(orders), "seed": options["seed"]})
+            job.trace(
+                routine_id(self),
+                "orders_generated",
+                {"records": len(orders), "seed": options["seed"]},
+            )
             print(f"reader: generated {len(orders)} orders with seed {options['seed']}")
             self.emit("manifest", expected=len(orders))
             for order in orders:
@@ -222,7 +254,9 @@ class OrderValidator(Routine):
             order_id = order.get("id") if isinstance(order, dict) else None
             self._invalid_count += 1
             job.set_data("invalid_count", self._invalid_count)
-            job.trace(routine_id(self), "invalid_record", {"id": order_id, "errors": errors})
+            job.trace(
+                routine_id(self), "invalid_record", {"id": order_id, "errors": errors}
+            )
             print(f"validator: order {order_id} rejected: {'; '.join(errors)}")
             self.emit("invalid", record_id=order_id, errors=errors)
 
@@ -248,16 +282,24 @@ class OrderTransformer(Routine):
             if params.get("slow_ms"):
                 time.sleep(params["slow_ms"] / 1000)
             if params.get("raise_at") is not None and order["id"] == params["raise_at"]:
-                raise RuntimeError(f"cannot convert order {order['id']}: raise_at={params['raise_at']} was requested")
+                raise RuntimeError(
+                    f"cannot convert order {order['id']}: raise_at={params['raise_at']} was requested"
+                )
 
             converted = self.convert(order)
-            job.trace(routine_id(self), "order_converted", {"id": order["id"], "amount_base": converted["amount_base"]})
+            job.trace(
+                routine_id(self),
+                "order_converted",
+                {"id": order["id"], "amount_base": converted["amount_base"]},
+            )
             self.emit("output", order=converted)
 
     def convert(self, order: dict[str, Any]) -> dict[str, Any]:
         """Return the order with its amount in the base currency and derived fields."""
         base = self.get_config("base_currency", "EUR")
-        amount_base = round(order["amount"] * EUR_PER_UNIT[order["currency"]] / EUR_PER_UNIT[base], 2)
+        amount_base = round(
+            order["amount"] * EUR_PER_UNIT[order["currency"]] / EUR_PER_UNIT[base], 2
+        )
         item_count = sum(line["qty"] for line in order["items"])
         return {
             **order,
@@ -265,7 +307,11 @@ class OrderTransformer(Routine):
             "amount_base": amount_base,
             "item_count": item_count,
             "average_item_price": round(amount_base / item_count, 2),
-            "size": "small" if amount_base < 100 else "medium" if amount_base < 500 else "large",
+            "size": "small"
+            if amount_base < 100
+            else "medium"
+            if amount_base < 500
+            else "large",
             "order_date": order["created_at"][:10],
         }
 
@@ -284,7 +330,13 @@ class OrderAggregator(Routine):
         self._rejected_ids: list[Any] = []
         self._done = False
 
-    def logic(self, manifests: list[dict], orders: list[dict], rejections: list[dict], **kwargs: Any) -> None:
+    def logic(
+        self,
+        manifests: list[dict],
+        orders: list[dict],
+        rejections: list[dict],
+        **kwargs: Any,
+    ) -> None:
         for manifest in manifests:
             self._expected = manifest["expected"]
         self._orders.extend(item["order"] for item in orders)
@@ -297,7 +349,11 @@ class OrderAggregator(Routine):
         summary = self.summarize()
         job = get_current_job()
         job.set_data("summary", summary)
-        job.trace(routine_id(self), "summary_stored", {"orders": summary["valid_orders"], "rejected": summary["rejected_orders"]})
+        job.trace(
+            routine_id(self),
+            "summary_stored",
+            {"orders": summary["valid_orders"], "rejected": summary["rejected_orders"]},
+        )
         print(
             f"aggregator: {summary['valid_orders']} orders from {len(summary['customers'])} customers, "
             f"{summary['grand_total']} {summary['base_currency']}; {summary['rejected_orders']} rejected"
@@ -308,18 +364,31 @@ class OrderAggregator(Routine):
         """Return totals per customer and overall from the orders received so far."""
         customers: dict[str, dict[str, Any]] = {}
         for order in self._orders:
-            totals = customers.setdefault(order["customer"], {"orders": 0, "total": 0.0, "items": 0})
+            totals = customers.setdefault(
+                order["customer"], {"orders": 0, "total": 0.0, "items": 0}
+            )
             totals["orders"] += 1
             totals["total"] = round(totals["total"] + order["amount_base"], 2)
             totals["items"] += order["item_count"]
         return {
-            "base_currency": self._orders[0]["base_currency"] if self._orders else "EUR",
+            "base_currency": self._orders[0]["base_currency"]
+            if self._orders
+            else "EUR",
             "customers": dict(sorted(customers.items())),
-            "grand_total": round(sum(order["amount_base"] for order in self._orders), 2),
+            "grand_total": round(
+                sum(order["amount_base"] for order in self._orders), 2
+            ),
             "valid_orders": len(self._orders),
             "rejected_orders": len(self._rejected_ids),
-            "rejected_ids": sorted(self._rejected_ids, key=str),
+            "rejected_ids": sorted(self._rejected_ids, key=_id_order),
         }
+
+
+def _id_order(order_id: Any) -> tuple[int, int, str]:
+    """Sort integer ids numerically, then any other id (such as None) by text."""
+    if _is_int(order_id):
+        return 0, order_id, ""
+    return 1, 0, str(order_id)
 
 
 def register(factory: ObjectFactory) -> None:
@@ -331,7 +400,9 @@ def register(factory: ObjectFactory) -> None:
         ("demo_order_aggregator", OrderAggregator),
     ):
         if factory.get_metadata(name) is None:
-            factory.register(name, routine_class, description=routine_class.__doc__.splitlines()[0])
+            factory.register(
+                name, routine_class, description=routine_class.__doc__.splitlines()[0]
+            )
 
 
 register(ObjectFactory.get_instance())

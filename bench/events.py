@@ -1,0 +1,391 @@
+"""Benchmark 4: WebSocket event delivery to 1 and to 5 subscribers.
+
+Jobs of ``burst_flow`` (bench/fixtures) each emit ``count`` events. Every
+subscriber is a separate process with its own asyncio loop and a
+``websockets`` client with the library's defaults (permessage-deflate on, as
+the desktop app uses it), so the client side is not one shared bottleneck.
+
+Ours: each subscriber keeps the default subscription (every event) on
+``/api/v1/websocket``. Losses are counted from ``seq``: every seq between
+the ``last_seq`` of the greeting and the server's last seq after the run
+must arrive once. A subscriber that the server drops as too slow (close code
+1013) reconnects with ``?after_seq=`` and counts the reconnect.
+
+Stock: each subscriber sends ``{"type": "subscribe", "job_id"}`` for every
+job on the stock generic socket. The stock server forwards only the job and
+entry-routine lifecycle events, not the emitted events, and two
+subscribers of one job take events from one shared queue, so each sees only
+part of them.
+
+Run: ``.venv/bin/python -m bench.events [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import queue
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from bench.common import (
+    Row,
+    ServerProcess,
+    format_table,
+    job_total,
+    ratio,
+    remove_db,
+    save_json,
+    start_ours,
+    start_stock,
+    submit_jobs,
+)
+from bench.common import work_dir as make_work_dir
+
+BURST_JOB = {"flow_id": "burst_flow", "routine_id": "burst", "slot_name": "input"}
+# Events ours publishes per job besides the emits: job_started,
+# routine_started, routine_completed and job_completed.
+OUR_LIFECYCLE_EVENTS = 4
+
+SUBMIT_CONCURRENCY = 4
+RUN_TIME_LIMIT_S = 300.0
+IDLE_LIMIT_S = 20.0
+STOCK_IDLE_S = 3.0
+MAX_RECONNECTS = 5
+SUBSCRIBER_COUNTS = (1, 5)
+TARGET_RATE = 10_000
+
+FULL = {"jobs": 50, "count": 1000}
+QUICK = {"jobs": 5, "count": 200}
+
+
+# -- subscriber processes ----------------------------------------------------------
+
+
+def our_subscriber(ws_url: str, expected_jobs: int, ready, results) -> None:
+    """Process body: receive every event until ``expected_jobs`` burst jobs completed."""
+    results.put(asyncio.run(_our_subscriber(ws_url, expected_jobs, ready)))
+
+
+async def _our_subscriber(ws_url: str, expected_jobs: int, ready) -> dict[str, Any]:
+    seqs: list[int] = []
+    types: Counter[str] = Counter()
+    state = {"first": None, "last": None, "start_seq": None, "completed": 0,
+             "reconnects": 0, "close_codes": []}
+    deadline = time.monotonic() + RUN_TIME_LIMIT_S
+    url = ws_url
+    while state["completed"] < expected_jobs and time.monotonic() < deadline:
+        try:
+            async with connect(url, max_size=16 * 2**20) as websocket:
+                await _receive_ours(websocket, expected_jobs, ready, seqs, types, state, deadline)
+        except ConnectionClosed as closed:
+            state["close_codes"].append(closed.rcvd.code if closed.rcvd else None)
+        except TimeoutError:
+            break
+        if state["completed"] >= expected_jobs or state["reconnects"] >= MAX_RECONNECTS:
+            break
+        state["reconnects"] += 1
+        last = seqs[-1] if seqs else state["start_seq"]
+        url = f"{ws_url}?after_seq={last}"
+    return {"seqs": seqs, "types": dict(types), **state}
+
+
+async def _receive_ours(websocket, expected_jobs, ready, seqs, types, state, deadline) -> None:
+    while state["completed"] < expected_jobs:
+        remaining = min(IDLE_LIMIT_S, deadline - time.monotonic())
+        if remaining <= 0:
+            raise TimeoutError
+        text = await asyncio.wait_for(websocket.recv(), remaining)
+        now = time.monotonic()
+        message = json.loads(text)
+        kind = message.get("type")
+        if kind == "connection:status":
+            if state["start_seq"] is None:
+                state["start_seq"] = message.get("last_seq")
+                ready.set()
+            continue
+        if kind == "ping":
+            await websocket.send('{"type":"pong"}')
+            continue
+        seq = message.get("seq")
+        if seq is None:
+            types[f"(no seq) {kind}"] += 1
+            continue
+        seqs.append(seq)
+        types[kind] += 1
+        if state["first"] is None:
+            state["first"] = now
+        state["last"] = now
+        if kind == "job_completed" and message.get("flow_id") == "burst_flow":
+            state["completed"] += 1
+
+
+def stock_subscriber(ws_url: str, job_ids, ready, results) -> None:
+    """Process body: subscribe to each job id the parent sends; stop when idle after the last."""
+    results.put(asyncio.run(_stock_subscriber(ws_url, job_ids, ready)))
+
+
+async def _stock_subscriber(ws_url: str, job_ids, ready) -> dict[str, Any]:
+    types: Counter[str] = Counter()
+    state = {"first": None, "last": None, "events": 0, "subscribed": 0, "errors": 0}
+    all_sent = asyncio.Event()
+    deadline = time.monotonic() + RUN_TIME_LIMIT_S
+    async with connect(ws_url, max_size=16 * 2**20) as websocket:
+        greeting = json.loads(await asyncio.wait_for(websocket.recv(), 10))
+        state["greeting"] = greeting.get("type")
+        ready.set()
+        feeder = asyncio.create_task(_feed_subscriptions(websocket, job_ids, all_sent, deadline))
+        last_activity = time.monotonic()
+        while time.monotonic() < deadline:
+            try:
+                text = await asyncio.wait_for(websocket.recv(), 0.5)
+            except TimeoutError:
+                if all_sent.is_set() and time.monotonic() - last_activity > STOCK_IDLE_S:
+                    break
+                continue
+            except ConnectionClosed:
+                break
+            last_activity = now = time.monotonic()
+            message = json.loads(text)
+            kind = message.get("type")
+            if kind == "subscribed":
+                state["subscribed"] += 1
+            elif kind == "error":
+                state["errors"] += 1
+            elif kind not in ("already_subscribed", "ping", "connected"):
+                types[kind] += 1
+                state["events"] += 1
+                state["first"] = state["first"] or now
+                state["last"] = now
+        feeder.cancel()
+    return {"types": dict(types), **state}
+
+
+async def _feed_subscriptions(websocket, job_ids, all_sent: asyncio.Event, deadline: float):
+    while time.monotonic() < deadline:
+        try:
+            job_id = await asyncio.to_thread(job_ids.get, True, 1.0)
+        except queue.Empty:
+            continue
+        if job_id is None:
+            all_sent.set()
+            return
+        await websocket.send(json.dumps({"type": "subscribe", "job_id": job_id}))
+
+
+# -- one run -----------------------------------------------------------------------
+
+
+def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int) -> dict[str, Any]:
+    """Deliver ``jobs`` x ``count`` events to ``subscribers`` processes on our server."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    ws_url = server.url.replace("http://", "ws://") + "/api/v1/websocket"
+    readies, processes = [], []
+    for _ in range(subscribers):
+        ready = context.Event()
+        process = context.Process(target=our_subscriber, args=(ws_url, jobs, ready, results))
+        process.start()
+        readies.append(ready)
+        processes.append(process)
+    try:
+        _wait_ready(readies)
+        started = time.monotonic()
+        posted = asyncio.run(_post_burst(server, jobs, count))
+        outcomes = _collect(results, processes)
+    finally:
+        _end(processes)
+    with server.client() as client:
+        last_seq = client.get("/api/v1/health/stats").json()["last_event_seq"]
+        completed = job_total(client, flow_id="burst_flow", status="completed")
+    per_subscriber = [_our_summary(o, last_seq, started) for o in outcomes]
+    return {"subscribers": per_subscriber, "submit_errors": posted.errors[:5],
+            "jobs": jobs, "count": count, "jobs_completed": completed,
+            "expected_per_subscriber": jobs * (count + OUR_LIFECYCLE_EVENTS)}
+
+
+def _our_summary(outcome: dict[str, Any], last_seq: int, started: float) -> dict[str, Any]:
+    start_seq = outcome["start_seq"] or 0
+    expected = range(start_seq + 1, last_seq + 1)
+    seen = set(outcome["seqs"])
+    missing = sum(1 for seq in expected if seq not in seen)
+    received = len(outcome["seqs"])
+    elapsed = (outcome["last"] - started) if outcome["last"] else 0.0
+    return {
+        "received": received,
+        "expected": len(expected),
+        "missing": missing,
+        "duplicates": received - len(seen),
+        "seq_gaps": _gaps(sorted(seen)),
+        "reconnects": outcome["reconnects"],
+        "close_codes": outcome["close_codes"],
+        "completed_jobs_seen": outcome["completed"],
+        "rate": round(received / elapsed) if elapsed else 0,
+        "types": outcome["types"],
+    }
+
+
+def _gaps(ordered: list[int]) -> int:
+    return sum(1 for before, after in zip(ordered, ordered[1:], strict=False) if after > before + 1)
+
+
+def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int) -> dict[str, Any]:
+    """Deliver what the stock server forwards to ``subscribers`` processes."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    ws_url = server.url.replace("http://", "ws://") + "/api/v1/websocket"
+    readies, processes, feeds = [], [], []
+    for _ in range(subscribers):
+        ready, feed = context.Event(), context.Queue()
+        process = context.Process(target=stock_subscriber, args=(ws_url, feed, ready, results))
+        process.start()
+        readies.append(ready)
+        processes.append(process)
+        feeds.append(feed)
+    try:
+        _wait_ready(readies)
+        started = time.monotonic()
+        posted = asyncio.run(_post_burst(server, jobs, count, feeds))
+        for feed in feeds:
+            feed.put(None)
+        outcomes = _collect(results, processes)
+    finally:
+        _end(processes)
+    with server.client() as client:
+        completed = job_total(client, flow_id="burst_flow", status="completed")
+    summaries = []
+    for outcome in outcomes:
+        elapsed = (outcome["last"] - started) if outcome["last"] else 0.0
+        summaries.append({"received": outcome["events"], "subscribed": outcome["subscribed"],
+                          "errors": outcome["errors"], "types": outcome["types"],
+                          "rate": round(outcome["events"] / elapsed) if elapsed else 0})
+    return {"subscribers": summaries, "submit_errors": posted.errors[:5], "jobs": jobs,
+            "count": count, "jobs_completed": completed,
+            "emitted_per_job": count + OUR_LIFECYCLE_EVENTS}
+
+
+async def _post_burst(server: ServerProcess, jobs: int, count: int, feeds=None):
+    def subscribe_everyone(job: dict[str, Any]) -> None:
+        for feed in feeds or []:
+            feed.put(job["job_id"])
+
+    async with server.async_client(SUBMIT_CONCURRENCY) as client:
+        return await submit_jobs(client, jobs, lambda i: {**BURST_JOB, "data": {"count": count}},
+                                 concurrency=SUBMIT_CONCURRENCY, time_limit_s=RUN_TIME_LIMIT_S,
+                                 on_submitted=subscribe_everyone)
+
+
+def _wait_ready(readies) -> None:
+    for ready in readies:
+        if not ready.wait(30):
+            raise TimeoutError("a subscriber did not connect within 30 s")
+
+
+def _collect(results, processes) -> list[dict[str, Any]]:
+    outcomes = []
+    for _ in processes:
+        outcomes.append(results.get(timeout=RUN_TIME_LIMIT_S + 60))
+    return outcomes
+
+
+def _end(processes) -> None:
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=10)
+
+
+# -- driver ------------------------------------------------------------------------
+
+
+def run(workdir: Path, *, quick: bool = False, stock: bool = True) -> dict[str, Any]:
+    """Run the delivery benchmark on both servers; return the raw results."""
+    size = QUICK if quick else FULL
+    results: dict[str, Any] = {"ours": {}, "stock": {}, **size}
+    db_path = workdir / "events-ours.db"
+    remove_db(db_path)
+    with start_ours(db_path, workdir) as server:
+        for subscribers in SUBSCRIBER_COUNTS:
+            print(f"[ours] {size['jobs']} jobs x {size['count']} events to {subscribers} "
+                  "subscriber(s)", flush=True)
+            results["ours"][subscribers] = run_ours(server, subscribers, **size)
+    if stock:
+        with start_stock(workdir) as server:
+            for subscribers in SUBSCRIBER_COUNTS:
+                print(f"[stock] {size['jobs']} jobs x {size['count']} events to {subscribers} "
+                      "subscriber(s)", flush=True)
+                results["stock"][subscribers] = run_stock(server, subscribers, **size)
+    return results
+
+
+def rows(results: dict[str, Any]) -> list[Row]:
+    """Build the table rows: slowest subscriber's rate and the events each one missed."""
+    table: list[Row] = []
+    for subscribers in SUBSCRIBER_COUNTS:
+        ours = results["ours"].get(subscribers)
+        stock = results["stock"].get(subscribers)
+        our_rate = min(s["rate"] for s in ours["subscribers"]) if ours else None
+        stock_rate = min(s["rate"] for s in stock["subscribers"]) if stock else None
+        table.append(Row(
+            metric=f"Events/s to each of {subscribers} subscriber(s) (slowest)",
+            ours=f"{our_rate:,}" if ours else "not run",
+            stock=f"{stock_rate:,}" if stock else "not run",
+            ratio=ratio(our_rate, stock_rate),
+            target=f">= {TARGET_RATE:,}/s" if subscribers == 5 else "",
+        ))
+        table.append(Row(
+            metric=f"Events received per subscriber of {subscribers} (min / max)",
+            ours=_received(ours, "received"),
+            stock=_received(stock, "received"),
+        ))
+        if ours:
+            missing = max(s["missing"] for s in ours["subscribers"])
+            reconnects = sum(s["reconnects"] for s in ours["subscribers"])
+            table.append(Row(
+                metric=f"Events lost, worst of {subscribers} subscriber(s)",
+                ours=f"{missing} of {ours['subscribers'][0]['expected']:,}"
+                     + (f" ({reconnects} reconnects)" if reconnects else ""),
+                stock=_stock_loss(stock),
+                target="0" if subscribers == 5 else "",
+            ))
+    return table
+
+
+def _received(result: dict[str, Any] | None, key: str) -> str:
+    if not result:
+        return "not run"
+    values = [s[key] for s in result["subscribers"]]
+    return f"{min(values):,} / {max(values):,}"
+
+
+def _stock_loss(stock: dict[str, Any] | None) -> str:
+    if not stock:
+        return "not run"
+    produced = stock["jobs"] * stock["emitted_per_job"]
+    worst = min(s["received"] for s in stock["subscribers"])
+    return f"{produced - worst:,} of {produced:,} not delivered"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, smaller jobs")
+    parser.add_argument("--no-stock", action="store_true", help="measure our server only")
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="folder for databases and logs (default $TMPDIR/overseer-bench)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    results = run(make_work_dir(args.work_dir), quick=args.quick, stock=not args.no_stock)
+    save_json(args.json, results)
+    print(format_table(rows(results)))
+
+
+if __name__ == "__main__":
+    main()
