@@ -23,7 +23,7 @@ from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication
 
 from app.controllers import notify
-from app.controllers.session import Session
+from app.controllers.session import Session, fetch_server_info
 from app.models import app_info, ui_state
 from app.services.api import ApiClient
 from app.services.launcher import EmbeddedServer, EmbeddedServerError
@@ -44,16 +44,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="Debug and monitor Routilux workflows. Without --connect the app "
         "starts its own server on 127.0.0.1.",
     )
-    parser.add_argument("--routines-dir", type=Path, metavar="DIR", help="folder of routine modules for the embedded server")
-    parser.add_argument("--flows-dir", type=Path, metavar="DIR", help="folder of flow files for the embedded server")
-    parser.add_argument("--db", type=Path, metavar="FILE", help="SQLite history file for the embedded server")
+    parser.add_argument(
+        "--routines-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder of routine modules for the embedded server",
+    )
+    parser.add_argument(
+        "--flows-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder of flow files for the embedded server",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="FILE",
+        help="SQLite history file for the embedded server",
+    )
     parser.add_argument(
         "--connect",
         metavar="URL",
         help=f"attach to a running server instead of starting one; the API key comes from ${API_KEY_ENV}",
     )
     parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {app_info.app_version()}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {app_info.app_version()}"
+    )
     return parser
 
 
@@ -121,10 +138,14 @@ class DesktopApp:
             return
 
         api = ApiClient(url, api_key)
-        stream = EventStream(url, api_key)
-        self.session = Session(api, stream)
+        info = await fetch_server_info(api)
+        # A stock Routilux server reads the WebSocket key only from the query.
+        is_stock = info is not None and info.is_stock
+        stream = EventStream(url, api_key, query_api_key=is_stock)
+        self.session = Session(api, stream, close_timeout=SHUTDOWN_TIMEOUT)
         self.window.attach_session(self.session)
-        await self.session.start(self.window.current_filters().to_query())
+        query = self.window.current_filters().to_query()
+        await self.session.start(query, server_info=info)
 
     async def _server_address(self) -> tuple[str, str | None]:
         if self.args.connect:
@@ -143,7 +164,11 @@ class DesktopApp:
         )
 
     def _on_server_exited(self, code: int, stderr_tail: str) -> None:
-        last_line = stderr_tail.strip().splitlines()[-1] if stderr_tail.strip() else "no error output"
+        last_line = (
+            stderr_tail.strip().splitlines()[-1]
+            if stderr_tail.strip()
+            else "no error output"
+        )
         notify.error(
             f"The embedded server stopped unexpectedly (exit code {code}): {last_line}. "
             "Restart Overseer Desktop to start it again."
@@ -153,7 +178,7 @@ class DesktopApp:
         """Close the session and stop the server, within SHUTDOWN_TIMEOUT seconds."""
         closers = []
         if self.session is not None:
-            closers.append(self.session.aclose(SHUTDOWN_TIMEOUT))
+            closers.append(self.session.aclose())
         if self.server is not None:
             closers.append(self.server.stop(timeout=SHUTDOWN_TIMEOUT))
         results = await asyncio.gather(*closers, return_exceptions=True)
@@ -176,7 +201,9 @@ class _SignalBridge:
         for end in (self._reader, self._writer):
             end.setblocking(False)
         self._previous_fd = signal.set_wakeup_fd(self._writer.fileno())
-        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read)
+        self._notifier = QSocketNotifier(
+            self._reader.fileno(), QSocketNotifier.Type.Read
+        )
         self._notifier.activated.connect(self._drain)
         self._previous = {
             number: signal.signal(number, self._on_signal)

@@ -65,6 +65,13 @@ def proc_status(pid: int) -> ProcStatus:
     return ProcStatus(rss_mb=round(rss_kb / 1024, 1), threads=int(values["Threads"]))
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the user plus system CPU time a process has used so far (Linux only)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class ServerProcess:
     """One server running as a child process of the benchmark."""
@@ -80,6 +87,9 @@ class ServerProcess:
 
     def status(self) -> ProcStatus:
         return proc_status(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=REQUEST_TIMEOUT_S, **kwargs)
@@ -162,9 +172,14 @@ def start_ours(db_path: Path, log_dir: Path, *, extra_args: Sequence[str] = ()) 
                                stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
     url = _read_url(process, log, STARTUP_TIMEOUT_S)
     if url is None:
-        process.kill()
-        process.wait(timeout=STOP_TIMEOUT_S)
-        raise RuntimeError(f"our server printed no URL within {STARTUP_TIMEOUT_S:.0f} s; "
+        try:
+            code = process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_S)
+            raise RuntimeError(f"our server printed no URL within {STARTUP_TIMEOUT_S:.0f} s; "
+                               f"log: {log_path}") from None
+        raise RuntimeError(f"our server exited with code {code} before printing its URL; "
                            f"log: {log_path}")
     wait_live(url, process, log_path)
     return ServerProcess("ours", process, url, log_path)

@@ -94,7 +94,7 @@ async def _our_subscriber(ws_url: str, expected_jobs: int, ready) -> dict[str, A
         state["reconnects"] += 1
         last = seqs[-1] if seqs else state["start_seq"]
         url = f"{ws_url}?after_seq={last}"
-    return {"seqs": seqs, "types": dict(types), **state}
+    return {"seqs": seqs, "types": dict(types), "cpu_s": time.process_time(), **state}
 
 
 async def _receive_ours(websocket, expected_jobs, ready, seqs, types, state, deadline) -> None:
@@ -165,7 +165,7 @@ async def _stock_subscriber(ws_url: str, job_ids, ready) -> dict[str, Any]:
                 state["first"] = state["first"] or now
                 state["last"] = now
         feeder.cancel()
-    return {"types": dict(types), **state}
+    return {"types": dict(types), "cpu_s": time.process_time(), **state}
 
 
 async def _feed_subscriptions(websocket, job_ids, all_sent: asyncio.Event, deadline: float):
@@ -197,9 +197,12 @@ def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int) -> 
         processes.append(process)
     try:
         _wait_ready(readies)
+        server_cpu = server.cpu_seconds()
         started = time.monotonic()
         posted = asyncio.run(_post_burst(server, jobs, count))
         outcomes = _collect(results, processes)
+        server_cpu = server.cpu_seconds() - server_cpu
+        wall = time.monotonic() - started
     finally:
         _end(processes)
     with server.client() as client:
@@ -208,7 +211,9 @@ def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int) -> 
     per_subscriber = [_our_summary(o, last_seq, started) for o in outcomes]
     return {"subscribers": per_subscriber, "submit_errors": posted.errors[:5],
             "jobs": jobs, "count": count, "jobs_completed": completed,
-            "expected_per_subscriber": jobs * (count + OUR_LIFECYCLE_EVENTS)}
+            "expected_per_subscriber": jobs * (count + OUR_LIFECYCLE_EVENTS),
+            "server_cpu_s": round(server_cpu, 2), "wall_s": round(wall, 2),
+            "subscriber_cpu_s": [round(o["cpu_s"], 2) for o in outcomes]}
 
 
 def _our_summary(outcome: dict[str, Any], last_seq: int, started: float) -> dict[str, Any]:
@@ -251,11 +256,14 @@ def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int) ->
         feeds.append(feed)
     try:
         _wait_ready(readies)
+        server_cpu = server.cpu_seconds()
         started = time.monotonic()
         posted = asyncio.run(_post_burst(server, jobs, count, feeds))
         for feed in feeds:
             feed.put(None)
         outcomes = _collect(results, processes)
+        server_cpu = server.cpu_seconds() - server_cpu
+        wall = time.monotonic() - started
     finally:
         _end(processes)
     with server.client() as client:
@@ -268,7 +276,9 @@ def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int) ->
                           "rate": round(outcome["events"] / elapsed) if elapsed else 0})
     return {"subscribers": summaries, "submit_errors": posted.errors[:5], "jobs": jobs,
             "count": count, "jobs_completed": completed,
-            "emitted_per_job": count + OUR_LIFECYCLE_EVENTS}
+            "emitted_per_job": count + OUR_LIFECYCLE_EVENTS,
+            "server_cpu_s": round(server_cpu, 2), "wall_s": round(wall, 2),
+            "subscriber_cpu_s": [round(o["cpu_s"], 2) for o in outcomes]}
 
 
 async def _post_burst(server: ServerProcess, jobs: int, count: int, feeds=None):
@@ -346,6 +356,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
             ours=_received(ours, "received"),
             stock=_received(stock, "received"),
         ))
+        table.append(Row(
+            metric=f"CPU s: server / all {subscribers} subscriber(s), over wall s",
+            ours=_cpu(ours), stock=_cpu(stock),
+        ))
         if ours:
             missing = max(s["missing"] for s in ours["subscribers"])
             reconnects = sum(s["reconnects"] for s in ours["subscribers"])
@@ -364,6 +378,13 @@ def _received(result: dict[str, Any] | None, key: str) -> str:
         return "not run"
     values = [s[key] for s in result["subscribers"]]
     return f"{min(values):,} / {max(values):,}"
+
+
+def _cpu(result: dict[str, Any] | None) -> str:
+    if not result:
+        return "not run"
+    clients = sum(result["subscriber_cpu_s"])
+    return f"{result['server_cpu_s']:.1f} / {clients:.1f} over {result['wall_s']:.1f}"
 
 
 def _stock_loss(stock: dict[str, Any] | None) -> str:

@@ -79,6 +79,7 @@ class StatusSampler:
 def measure(server: ServerProcess, count: int) -> dict[str, Any]:
     """Post ``count`` jobs, wait for them to end, and describe the run."""
     before = server.status()
+    server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
     started = time.perf_counter()
     with StatusSampler(server) as sampler:
         posted = asyncio.run(_post(server, count))
@@ -87,6 +88,8 @@ def measure(server: ServerProcess, count: int) -> dict[str, Any]:
             idle = wait_until_idle(client, COMPLETE_TIMEOUT_S, flow_id="study_flow")
         all_done_s = time.perf_counter() - started
     after = server.status()
+    server_cpu = server.cpu_seconds() - server_cpu
+    client_cpu = time.process_time() - client_cpu
     return {
         "posted": len(posted.job_ids),
         "post_errors": len(posted.errors),
@@ -101,6 +104,8 @@ def measure(server: ServerProcess, count: int) -> dict[str, Any]:
         "threads_after": after.threads,
         "rss_before_mb": before.rss_mb,
         "rss_after_mb": after.rss_mb,
+        "server_cpu_ms_per_job": round(1000 * server_cpu / max(1, len(posted.job_ids)), 2),
+        "client_cpu_ms_per_job": round(1000 * client_cpu / max(1, len(posted.job_ids)), 2),
         "job_ids": posted.job_ids,
     }
 
@@ -180,6 +185,11 @@ def rows(results: dict[str, Any]) -> list[Row]:
             _threads(ours), _threads(stock), "", "flat"),
         Row("Server RSS MB before / after", _rss(ours), _rss(stock),
             ratio(stock and stock["rss_after_mb"], ours and ours["rss_after_mb"])),
+        Row("Server CPU ms per job (user + system, all threads)",
+            value(ours, "server_cpu_ms_per_job", "{:.2f}"),
+            value(stock, "server_cpu_ms_per_job", "{:.2f}"),
+            ratio(stock and stock["server_cpu_ms_per_job"],
+                  ours and ours["server_cpu_ms_per_job"])),
         Row("Posted jobs that ended completed",
             _completed(ours, ours and ours["check"]["statuses"].get("completed", 0)),
             _completed(stock, stock and stock.get("completed")), "", "all"),

@@ -14,13 +14,16 @@ from fastapi.middleware.gzip import GZipMiddleware
 from routilux.tools.factory.factory import ObjectFactory
 
 from embedded_server import __version__, errors
+from embedded_server.debug.breakpoints import BreakpointStore
+from embedded_server.debug.controller import Debugger
 from embedded_server.engine import loader, output
 from embedded_server.engine.catalog import FlowCatalog
 from embedded_server.engine.scheduler import Engine
 from embedded_server.events.bus import EventBus
 from embedded_server.events.websocket import router as websocket_router
 from embedded_server.middleware import GuardMiddleware
-from embedded_server.routes import flows, jobs, meta, workers
+from embedded_server.routes import breakpoints as breakpoint_routes
+from embedded_server.routes import debug, flows, jobs, meta, workers
 from embedded_server.routes.deps import ServerState
 from embedded_server.settings import Settings
 from embedded_server.store.database import Database
@@ -78,8 +81,10 @@ def create_app(settings: Settings) -> FastAPI:
             threads=settings.worker_threads,
             max_output_bytes=settings.max_output_bytes,
         )
+        breakpoints = BreakpointStore(database)
+        engine.debugger = Debugger(engine, breakpoints)
         app.state.server = ServerState(
-            settings, catalog, job_store, engine, bus, time.time()
+            settings, catalog, job_store, engine, bus, time.time(), breakpoints, engine.debugger
         )
         app.state.bus = bus
         app.state.settings = settings
@@ -106,6 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(flows.router)
     app.include_router(jobs.router)
     app.include_router(workers.router)
+    app.include_router(breakpoint_routes.router)
+    app.include_router(debug.router)
     app.include_router(websocket_router)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:

@@ -23,15 +23,16 @@ CANCELLABLE_STATUSES = frozenset({"pending", "running", "paused"})
 class JobDetailController(QObject):
     """State of the job detail pane for the selected job.
 
-    Events for the selected job restart a debounce timer; when it fires, the
-    detail, trace and output are fetched again together. A response for a
-    job that is no longer selected is dropped.
+    The first event for the selected job starts a short single-shot timer,
+    and later events wait for it, so a burst of events costs one refresh.
+    When it fires, the detail, trace and output are fetched again together.
+    A response for a job that is no longer selected is dropped.
 
     Signals:
         job_changed(object): The selected JobDetail, or None.
         output_changed(object): The selected job's JobOutput, or None.
         loading_changed(bool): Whether a refresh is in flight.
-        load_failed(str): A refresh failed; the text says why.
+        load_failed(str): A refresh failed. The argument describes the error.
         job_submitted(object): A re-run started; the new JobDetail.
     """
 
@@ -47,6 +48,7 @@ class JobDetailController(QObject):
         parent: QObject | None = None,
         *,
         debounce_ms: int = 300,
+        select_delay_ms: int = 80,
     ):
         super().__init__(parent)
         self._api = api
@@ -59,6 +61,12 @@ class JobDetailController(QObject):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(debounce_ms)
         self._refresh_timer.timeout.connect(self.refresh)
+        # Holding an arrow key in the jobs table changes the selection many
+        # times a second, so a selection loads only after it stays put briefly.
+        self._select_timer = QTimer(self)
+        self._select_timer.setSingleShot(True)
+        self._select_timer.setInterval(select_delay_ms)
+        self._select_timer.timeout.connect(self.refresh)
 
     @property
     def job_id(self) -> str | None:
@@ -86,8 +94,10 @@ class JobDetailController(QObject):
         self.trace_model.clear()
         self.job_changed.emit(None)
         self.output_changed.emit(None)
-        if job_id is not None:
-            self.refresh()
+        if job_id is None:
+            self._select_timer.stop()
+        else:
+            self._select_timer.start()
 
     def handle_event(self, event: Mapping[str, Any]) -> None:
         """Schedule a refresh when an event concerns the selected job."""
@@ -101,6 +111,7 @@ class JobDetailController(QObject):
         if self._job_id is None:
             return
         self._refresh_timer.stop()
+        self._select_timer.stop()
         self._tasks.spawn(
             self._load(self._job_id, self._generation), name="load job detail"
         )
@@ -138,8 +149,9 @@ class JobDetailController(QObject):
         return new_job
 
     async def aclose(self) -> None:
-        """Stop the refresh timer and cancel requests in flight."""
+        """Stop the timers and cancel requests in flight."""
         self._refresh_timer.stop()
+        self._select_timer.stop()
         await self._tasks.close()
 
     async def _load(self, job_id: str, generation: int) -> None:
@@ -155,7 +167,9 @@ class JobDetailController(QObject):
             self.loading_changed.emit(False)
 
         if generation != self._generation:
-            logger.debug("Dropping detail of job %s, which is no longer selected", job_id)
+            logger.debug(
+                "Dropping detail of job %s, which is no longer selected", job_id
+            )
             return
         for result in results:
             if isinstance(result, notify.NETWORK_ERRORS):

@@ -33,9 +33,9 @@ JOB_EVENT_TYPES = frozenset(
 class JobListController(QObject):
     """Loads pages of jobs into a JobStore and applies live job events.
 
-    A new query resets the store and cancels the request in flight; the
-    store's generation check drops a page that still arrives for an older
-    query. Further pages load when the view asks through ``fetchMore``.
+    A new query resets the store and cancels the request in flight. The
+    store's generation check drops any page that still arrives for an older
+    query. Further pages load when the view calls ``fetchMore``.
     """
 
     def __init__(

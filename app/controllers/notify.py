@@ -1,4 +1,4 @@
-"""The one path for messages the user sees: log them, then show them.
+"""The one path for user-visible messages: log them, then show them.
 
 Models and controllers call ``notify.error(...)`` and friends; the status
 bar's message view listens to ``bridge().message_posted``. Nothing here

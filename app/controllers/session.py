@@ -23,12 +23,21 @@ logger = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 2.0
 
 
+async def fetch_server_info(api: ApiClient) -> ServerInfo | None:
+    """Fetch the discovery document, reporting a failure through notify."""
+    try:
+        return await api.server_info()
+    except notify.NETWORK_ERRORS as exc:
+        notify.error(f"Couldn't read the server's identity: {notify.describe(exc)}")
+        return None
+
+
 class Session(QObject):
     """Everything the window shows about one server, wired in one place.
 
     The session owns the REST client and the event stream and closes both in
     ``aclose``. Live events go to the event log, the jobs list and the job
-    detail; after a gap in the stream the jobs list and the detail reload
+    detail. After a gap in the stream, the jobs list and the detail reload
     over REST and the event log marks the gap.
 
     Signals:
@@ -48,6 +57,7 @@ class Session(QObject):
         parent: QObject | None = None,
         *,
         event_capacity: int = 10_000,
+        close_timeout: float = CLOSE_TIMEOUT,
     ):
         super().__init__(parent)
         self.api = api
@@ -61,18 +71,23 @@ class Session(QObject):
         self.job_detail = JobDetailController(api, self)
         self.event_log = EventLogModel(self, capacity=event_capacity)
         self._closed = False
+        self._close_timeout = close_timeout
 
         stream.event_received.connect(self._on_stream_event_received)
         stream.resync_needed.connect(self._on_stream_resync_needed)
 
-    async def start(self, query: JobQuery) -> None:
-        """Read the server's identity and flows, then load jobs and go live."""
-        try:
-            info = await self.api.server_info()
-        except notify.NETWORK_ERRORS as exc:
-            notify.error(f"Couldn't read the server's identity: {notify.describe(exc)}")
-        else:
-            self._set_server_info(info)
+    async def start(
+        self, query: JobQuery, *, server_info: ServerInfo | None = None
+    ) -> None:
+        """Read the server's identity and flows, then load jobs and go live.
+
+        A caller that has already fetched the discovery document passes it as
+        ``server_info`` so it is not fetched twice.
+        """
+        if server_info is None:
+            server_info = await fetch_server_info(self.api)
+        if server_info is not None:
+            self._set_server_info(server_info)
 
         self.job_list.set_query(query)
         self.stream.start()
@@ -89,7 +104,9 @@ class Session(QObject):
         self.flows_changed.emit(self.flows)
         self.load_errors_changed.emit(errors)
         for error in errors:
-            notify.warning(f"Couldn't load {error.kind} file {error.path}: {error.error}")
+            notify.warning(
+                f"Couldn't load {error.kind} file {error.path}: {error.error}"
+            )
 
     def set_query(self, query: JobQuery) -> None:
         """Show the jobs matching ``query``."""
@@ -106,15 +123,17 @@ class Session(QObject):
         self.job_store.upsert(job)
         return job
 
-    async def aclose(self, timeout: float = CLOSE_TIMEOUT) -> None:
-        """Stop the stream, cancel requests and close the client."""
+    async def aclose(self) -> None:
+        """Stop the stream, cancel requests and close the client, within a time limit."""
         if self._closed:
             return
         self._closed = True
         try:
-            await asyncio.wait_for(self._close_all(), timeout)
+            await asyncio.wait_for(self._close_all(), self._close_timeout)
         except TimeoutError:
-            logger.warning("Closing the session took longer than %.1f s", timeout)
+            logger.warning(
+                "Closing the session took longer than %.1f s", self._close_timeout
+            )
 
     async def _close_all(self) -> None:
         await asyncio.gather(

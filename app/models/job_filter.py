@@ -49,7 +49,7 @@ _PRESET_SPANS = {
 
 @dataclass(frozen=True)
 class FilterState:
-    """What the filter bar shows: flow, status and time range.
+    """Filter bar values: flow, status and time range.
 
     Attributes:
         custom_from: Start of a CUSTOM range (aware UTC), or None for open.

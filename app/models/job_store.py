@@ -63,7 +63,7 @@ class JobStore(QObject):
         reset_done: The rows were cleared for a new query.
         rows_about_to_be_inserted(int, int): First and last new row index.
         rows_inserted(int, int): First and last row index that were inserted.
-        row_changed(int): A row now holds a newer state of its job.
+        row_changed(int): A row now contains a newer state of its job.
         total_changed(int): Number of matching jobs on the server.
         loading_changed(bool): Whether a page request is in flight.
         fetch_more_requested: A view asks for the next page.
@@ -83,7 +83,10 @@ class JobStore(QObject):
         self._query = JobQuery()
         self._generation = 0
         self._rows: list[JobRow] = []
-        self._rows_by_id: dict[str, int] = {}
+        # Row index of each job, kept cheap to update for inserts at the top:
+        # a job's index is its stored index plus the top inserts made since.
+        self._positions: dict[str, tuple[int, int]] = {}
+        self._top_inserts = 0
         self._total = 0
         self._has_more = False
         self._loading = False
@@ -104,7 +107,11 @@ class JobStore(QObject):
 
     def index_of(self, job_id: str) -> int | None:
         """Return the row index of ``job_id``, or None when it is not loaded."""
-        return self._rows_by_id.get(job_id)
+        position = self._positions.get(job_id)
+        if position is None:
+            return None
+        stored_index, top_inserts_then = position
+        return stored_index + self._top_inserts - top_inserts_then
 
     @property
     def query(self) -> JobQuery:
@@ -153,7 +160,8 @@ class JobStore(QObject):
         self._query = query
         self._generation += 1
         self._rows = []
-        self._rows_by_id = {}
+        self._positions = {}
+        self._top_inserts = 0
         self._has_more = True
         self._next_cursor = None
         self._total = 0
@@ -187,7 +195,7 @@ class JobStore(QObject):
         self._next_cursor = page.next_cursor
 
         # A job that arrived live before its page is already in the rows.
-        fresh = [job for job in page.jobs if job.job_id not in self._rows_by_id]
+        fresh = [job for job in page.jobs if job.job_id not in self._positions]
         if fresh:
             self._insert(len(self._rows), [JobRow.from_job(job) for job in fresh])
         self._set_total(max(page.total, len(self._rows)))
@@ -201,7 +209,7 @@ class JobStore(QObject):
         that matches is inserted where the server's order puts it, unless that
         place lies past the loaded pages.
         """
-        index = self._rows_by_id.get(job.job_id)
+        index = self.index_of(job.job_id)
         if index is not None:
             self._rows[index] = JobRow.from_job(job)
             self.row_changed.emit(index)
@@ -236,14 +244,19 @@ class JobStore(QObject):
 
     def _insert(self, position: int, rows: list[JobRow]) -> None:
         last = position + len(rows) - 1
+        appending = position == len(self._rows)
         self.rows_about_to_be_inserted.emit(position, last)
         self._rows[position:position] = rows
-        if position == len(self._rows) - len(rows):
+
+        if position == 0 and not appending:
+            self._top_inserts += len(rows)
+        if appending or position == 0:
             for offset, row in enumerate(rows):
-                self._rows_by_id[row.job.job_id] = position + offset
+                self._positions[row.job.job_id] = (position + offset, self._top_inserts)
         else:
-            self._rows_by_id = {
-                row.job.job_id: index for index, row in enumerate(self._rows)
+            self._top_inserts = 0
+            self._positions = {
+                row.job.job_id: (index, 0) for index, row in enumerate(self._rows)
             }
         self.rows_inserted.emit(position, last)
 

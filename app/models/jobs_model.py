@@ -66,8 +66,8 @@ STATUS_COLORS = {
 class JobsModel(QAbstractTableModel):
     """One row per loaded job; pages load through canFetchMore/fetchMore.
 
-    The model owns no I/O. ``fetchMore`` asks the store for the next page,
-    the network layer answers by adding the page to the store, and the store's
+    The model owns no I/O. ``fetchMore`` requests the next page from the
+    store, the network layer adds that page to the store, and the store's
     signals become row insertions here.
     """
 

@@ -44,7 +44,7 @@ def default_state_path() -> Path:
 
 @dataclass(frozen=True)
 class UiState:
-    """What the window restores on the next start.
+    """Window state restored on the next start.
 
     Attributes:
         window_geometry: Bytes from ``QMainWindow.saveGeometry()``.
@@ -99,8 +99,8 @@ def _migrate(data: Any) -> dict[str, Any]:
     if version == SCHEMA_VERSION:
         return data
 
-    # Version 1 is the first schema, so any other version is newer than this
-    # build knows about and its layout bytes may not match this window.
+    # Version 1 is the first schema, so any other version comes from a newer
+    # build, and its layout bytes may not match this window.
     logger.warning(
         "Ignoring state file with schema version %r (expected %d)",
         version,

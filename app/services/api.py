@@ -13,7 +13,7 @@ import dataclasses
 import json
 import logging
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -186,13 +186,13 @@ class _RecyclingStream(httpx.AsyncByteStream):
     """Response body that notifies its transport when the request is finished."""
 
     def __init__(
-        self, inner: httpx.AsyncByteStream, on_close: Callable[[], Any]
+        self, inner: httpx.AsyncByteStream, on_close: Callable[[], Awaitable[None]]
     ) -> None:
         self._inner = inner
         self._on_close = on_close
         self._closed = False
 
-    async def __aiter__(self):  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._inner:
             yield chunk
 
@@ -246,6 +246,8 @@ class _RecyclingTransport(httpx.AsyncBaseTransport):
             self._in_flight[self._current] = 0
 
     async def _release(self, pool: httpx.AsyncHTTPTransport) -> None:
+        if pool not in self._in_flight:
+            return  # the transport was closed while the request ran
         self._in_flight[pool] -= 1
         if pool is not self._current and self._in_flight[pool] == 0:
             del self._in_flight[pool]

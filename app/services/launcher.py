@@ -152,8 +152,11 @@ class EmbeddedServer(QObject):
                 f"The embedded server didn't report its URL within {self._startup_timeout:g} s. {self._describe_tail()}"
             ) from None
         except EOFError:
-            code = await self._reap(process, stderr_task)
+            # The child closed stdout, which normally means it is exiting.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), _DRAIN_TIMEOUT)
             await self._abandon(process)
+            code = process.returncode
             raise EmbeddedServerError(
                 f"The embedded server exited during start-up with code {code}. {self._describe_tail()}"
             ) from None

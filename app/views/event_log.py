@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,7 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.event_log_model import EVENT_TYPES, EventColumn, EventFilterProxy, EventLogModel
+from app.models.event_log_model import (
+    EVENT_TYPES,
+    EventColumn,
+    EventFilterProxy,
+    EventLogModel,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +65,9 @@ class EventLogPanel(QWidget):
         self.job_edit.setClearButtonEnabled(True)
         self.follow_selection = QCheckBox("Selected job only", self)
         self.follow_selection.setObjectName("follow_selection")
-        self.follow_selection.setToolTip("Show only the events of the job selected in the jobs table")
+        self.follow_selection.setToolTip(
+            "Show only the events of the job selected in the jobs table"
+        )
         self._count_label = QLabel(self)
         self.clear_button = QPushButton("Clear", self)
         self.table = self._build_table()
@@ -72,7 +79,9 @@ class EventLogPanel(QWidget):
         self.proxy.rowsRemoved.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
-        self.table.verticalScrollBar().valueChanged.connect(self._on_scroll_value_changed)
+        self.table.verticalScrollBar().valueChanged.connect(
+            self._on_scroll_value_changed
+        )
 
     def _build_type_actions(self) -> dict[str, QAction]:
         show_all = self._types_menu.addAction("Show all types")
@@ -121,7 +130,13 @@ class EventLogPanel(QWidget):
         self._model = model
         self.proxy.setSourceModel(model)
         self.clear_button.clicked.connect(model.clear)
-        widths = {EventColumn.SEQ: 60, EventColumn.TIME: 100, EventColumn.TYPE: 140, EventColumn.JOB: 260, EventColumn.ROUTINE: 110}
+        widths = {
+            EventColumn.SEQ: 60,
+            EventColumn.TIME: 100,
+            EventColumn.TYPE: 140,
+            EventColumn.JOB: 260,
+            EventColumn.ROUTINE: 110,
+        }
         for column, width in widths.items():
             self.table.setColumnWidth(column, width)
         self._update_count()
@@ -157,10 +172,16 @@ class EventLogPanel(QWidget):
         self._apply_types()
 
     def _apply_types(self) -> None:
-        checked = frozenset(name for name, action in self._type_actions.items() if action.isChecked())
+        checked = frozenset(
+            name for name, action in self._type_actions.items() if action.isChecked()
+        )
         types = None if len(checked) == len(self._type_actions) else checked
         self.proxy.set_event_types(types)
-        self.types_button.setText("Types: all" if types is None else f"Types: {len(checked)} of {len(self._type_actions)}")
+        self.types_button.setText(
+            "Types: all"
+            if types is None
+            else f"Types: {len(checked)} of {len(self._type_actions)}"
+        )
         self.event_types_changed.emit(types)
         self._update_count()
 
@@ -179,5 +200,7 @@ class EventLogPanel(QWidget):
     def _update_count(self) -> None:
         total = self._model.rowCount() if self._model is not None else 0
         shown = self.proxy.rowCount()
-        text = f"{total:,} events" if shown == total else f"{shown:,} of {total:,} events"
+        text = (
+            f"{total:,} events" if shown == total else f"{shown:,} of {total:,} events"
+        )
         self._count_label.setText(text)

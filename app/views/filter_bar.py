@@ -68,7 +68,9 @@ class FilterBar(QWidget):
         self._show_custom_fields(False)
         self._flow_box.currentIndexChanged.connect(self._on_box_current_index_changed)
         self._status_box.currentIndexChanged.connect(self._on_box_current_index_changed)
-        self._time_box.currentIndexChanged.connect(self._on_time_box_current_index_changed)
+        self._time_box.currentIndexChanged.connect(
+            self._on_time_box_current_index_changed
+        )
         self._from_edit.dateTimeChanged.connect(self._on_custom_time_changed)
         self._to_edit.dateTimeChanged.connect(self._on_custom_time_changed)
 
@@ -112,16 +114,28 @@ class FilterBar(QWidget):
 
     def set_state(self, state: FilterState) -> None:
         """Show ``state`` without emitting ``filter_changed``."""
-        blockers = [self._flow_box, self._status_box, self._time_box, self._from_edit, self._to_edit]
+        blockers = [
+            self._flow_box,
+            self._status_box,
+            self._time_box,
+            self._from_edit,
+            self._to_edit,
+        ]
         for widget in blockers:
             widget.blockSignals(True)
         try:
             if state.flow_id is not None and self._flow_box.findData(state.flow_id) < 0:
                 # The flow list may not have loaded yet; keep the saved choice.
                 self._flow_box.addItem(state.flow_id, state.flow_id)
-            self._flow_box.setCurrentIndex(max(0, self._flow_box.findData(state.flow_id)))
-            self._status_box.setCurrentIndex(max(0, self._status_box.findData(state.status)))
-            self._time_box.setCurrentIndex(max(0, self._time_box.findData(state.time_preset)))
+            self._flow_box.setCurrentIndex(
+                max(0, self._flow_box.findData(state.flow_id))
+            )
+            self._status_box.setCurrentIndex(
+                max(0, self._status_box.findData(state.status))
+            )
+            self._time_box.setCurrentIndex(
+                max(0, self._time_box.findData(state.time_preset))
+            )
             self._set_custom_range(state.custom_from, state.custom_to)
         finally:
             for widget in blockers:
@@ -139,7 +153,9 @@ class FilterBar(QWidget):
                 self._flow_box.addItem(flow.flow_id, flow.flow_id)
                 if flow.description:
                     index = self._flow_box.count() - 1
-                    self._flow_box.setItemData(index, flow.description, Qt.ItemDataRole.ToolTipRole)
+                    self._flow_box.setItemData(
+                        index, flow.description, Qt.ItemDataRole.ToolTipRole
+                    )
             if current is not None and self._flow_box.findData(current) < 0:
                 self._flow_box.addItem(f"{current} (not loaded)", current)
             self._flow_box.setCurrentIndex(max(0, self._flow_box.findData(current)))

@@ -80,14 +80,18 @@ class JobDetailPanel(QWidget):
         page = QWidget(self)
         self._title = QLabel(page)
         self._title.setObjectName("detail_title")
-        self._title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._title.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         self._state_label = QLabel(page)
         self._state_label.setObjectName("detail_state")
         self.cancel_button = QPushButton("Cancel job", page)
         self.cancel_button.setObjectName("cancel_button")
         self.rerun_button = QPushButton("Re-run", page)
         self.rerun_button.setObjectName("rerun_button")
-        self.rerun_button.setToolTip("Start a new job with the same entry point and params")
+        self.rerun_button.setToolTip(
+            "Start a new job with the same entry point and params"
+        )
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.rerun_button.clicked.connect(self.rerun_requested)
 
@@ -181,7 +185,9 @@ class JobDetailPanel(QWidget):
         self._set_text(self.data_view, formatting.pretty_json(job.data))
         self._set_text(self.error_view, self._error_text(job))
         error_tab = self.tabs.indexOf(self.error_view)
-        self.tabs.setTabText(error_tab, "Error ●" if job.error or job.traceback else "Error")
+        self.tabs.setTabText(
+            error_tab, "Error ●" if job.error or job.traceback else "Error"
+        )
         if previous is None or previous.job_id != job.job_id:
             self.output_view.clear()
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QRect,
     Qt,
     Signal,
     Slot,
@@ -72,8 +73,8 @@ class JobsTable(QTableView):
 class JobsPanel(QWidget):
     """The jobs table with its filter bar, counts and "new jobs" button.
 
-    Rows inserted above the first visible row while the user has scrolled
-    down do not move what the user sees: the scroll position grows by the
+    When the user has scrolled down, rows inserted above the first visible
+    row leave the visible rows in place. The scroll position grows by the
     inserted rows' height, and a button offers to jump to the new jobs. At
     the top of the list, new jobs simply appear. The selection follows its
     job either way, because the selection model tracks rows through inserts.
@@ -96,13 +97,15 @@ class JobsPanel(QWidget):
 
         self.filter_bar = FilterBar(self)
         self.table = JobsTable(self)
-        self._new_jobs_button = QPushButton(self.table.viewport())
+        # The overlays are children of the panel, not of the viewport, because
+        # scrolling a viewport moves its child widgets along with the rows.
+        self._new_jobs_button = QPushButton(self)
         self._new_jobs_button.setObjectName("new_jobs_button")
         self._new_jobs_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self._new_jobs_button.hide()
         self._count_label = QLabel(self)
         self._count_label.setObjectName("jobs_count")
-        self._empty_label = QLabel("No jobs match the filter.", self.table.viewport())
+        self._empty_label = QLabel("No jobs match the filter.", self)
         self._empty_label.setObjectName("empty_jobs")
         self._empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -111,7 +114,9 @@ class JobsPanel(QWidget):
 
         self.filter_bar.filter_changed.connect(self.filter_changed)
         self._new_jobs_button.clicked.connect(self._on_new_jobs_button_clicked)
-        self.table.verticalScrollBar().valueChanged.connect(self._on_scroll_value_changed)
+        self.table.verticalScrollBar().valueChanged.connect(
+            self._on_scroll_value_changed
+        )
 
     def _build_layout(self) -> None:
         footer = QHBoxLayout()
@@ -172,7 +177,9 @@ class JobsPanel(QWidget):
     # Live inserts
 
     @Slot(QModelIndex, int, int)
-    def _on_model_rows_about_to_be_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+    def _on_model_rows_about_to_be_inserted(
+        self, parent: QModelIndex, first: int, last: int
+    ) -> None:
         self._anchor = None
         if self.table.verticalScrollBar().value() == 0:
             return
@@ -182,10 +189,15 @@ class JobsPanel(QWidget):
             self._anchor_top = self.table.visualRect(top).top()
 
     @Slot(QModelIndex, int, int)
-    def _on_model_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+    def _on_model_rows_inserted(
+        self, parent: QModelIndex, first: int, last: int
+    ) -> None:
         if self._anchor is not None and self._anchor.isValid():
             self.table.sync_geometry()
-            shift = self.table.visualRect(QModelIndex(self._anchor)).top() - self._anchor_top
+            shift = (
+                self.table.visualRect(QModelIndex(self._anchor)).top()
+                - self._anchor_top
+            )
             bar = self.table.verticalScrollBar()
             bar.setValue(bar.value() + shift)
             self._set_unseen(self._unseen + last - first + 1)
@@ -224,7 +236,9 @@ class JobsPanel(QWidget):
     # Selection and layout
 
     @Slot(QItemSelection, QItemSelection)
-    def _on_selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+    def _on_selection_changed(
+        self, selected: QItemSelection, deselected: QItemSelection
+    ) -> None:
         job_id = self.selected_job_id()
         if job_id is not None or not selected.isEmpty() or not deselected.isEmpty():
             self.job_selected.emit(job_id)
@@ -236,7 +250,11 @@ class JobsPanel(QWidget):
         store = self._model.store
         shown, total = len(store), store.total
         noun = "job" if total == 1 else "jobs"
-        text = f"{total:,} {noun}" if shown >= total else f"{shown:,} of {total:,} {noun} loaded"
+        text = (
+            f"{total:,} {noun}"
+            if shown >= total
+            else f"{shown:,} of {total:,} {noun} loaded"
+        )
         if store.loading:
             text += " · loading…"
         self._count_label.setText(text)
@@ -245,9 +263,12 @@ class JobsPanel(QWidget):
 
     def _place_overlays(self) -> None:
         viewport = self.table.viewport()
+        origin = viewport.mapTo(self, QPoint(0, 0))
         button = self._new_jobs_button
-        button.move((viewport.width() - button.width()) // 2, 8)
-        self._empty_label.setGeometry(0, 0, viewport.width(), viewport.height())
+        button.move(origin.x() + (viewport.width() - button.width()) // 2, origin.y() + 8)
+        self._empty_label.setGeometry(QRect(origin, viewport.size()))
+        self._empty_label.raise_()
+        button.raise_()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         """Extend resizeEvent to keep the overlays centred on the table."""

@@ -62,9 +62,19 @@ class MainWindow(QMainWindow):
         self.jobs_panel = JobsPanel(self)
         self.setCentralWidget(self.jobs_panel)
         self.detail_panel = JobDetailPanel(self)
-        self.detail_dock = self._add_dock("job_detail_dock", "Job Detail", self.detail_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.detail_dock = self._add_dock(
+            "job_detail_dock",
+            "Job Detail",
+            self.detail_panel,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+        )
         self.event_panel = EventLogPanel(self)
-        self.event_dock = self._add_dock("event_log_dock", "Event Log", self.event_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.event_dock = self._add_dock(
+            "event_log_dock",
+            "Event Log",
+            self.event_panel,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
 
         self.message_view = MessageView(self)
         self.connection_indicator = ConnectionIndicator(self)
@@ -85,7 +95,9 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self._update_actions()
 
-    def _add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _add_dock(
+        self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea
+    ) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
@@ -94,7 +106,9 @@ class MainWindow(QMainWindow):
 
     def _view_menu_add_docks(self) -> None:
         view_menu = next(
-            action.menu() for action in self.menuBar().actions() if action.text() == "&View"
+            action.menu()
+            for action in self.menuBar().actions()
+            if action.text() == "&View"
         )
         first = view_menu.actions()[0] if view_menu.actions() else None
         for dock in (self.detail_dock, self.event_dock):
@@ -144,7 +158,9 @@ class MainWindow(QMainWindow):
         session.job_detail.job_submitted.connect(self._on_job_submitted)
         session.stream.status_changed.connect(self.connection_indicator.set_status)
         self.connection_indicator.set_status_source(lambda: session.stream.status)
-        self.connection_indicator.reconnect_requested.connect(session.stream.reconnect_now)
+        self.connection_indicator.reconnect_requested.connect(
+            session.stream.reconnect_now
+        )
         self._update_actions()
 
     def current_filters(self) -> FilterState:
@@ -230,8 +246,12 @@ class MainWindow(QMainWindow):
         if self.session is not None and self.session.server_info is not None:
             info = self.session.server_info
             server = f"<p>Connected to {info.name} {info.version} at {self.session.api.base_url}</p>"
-        box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_TITLE}", "", parent=self)
-        box.setText(f"<b>{APP_TITLE}</b> {app_info.app_version()}<p>A debugger and monitor for Routilux workflows.</p>{server}")
+        box = QMessageBox(
+            QMessageBox.Icon.Information, f"About {APP_TITLE}", "", parent=self
+        )
+        box.setText(
+            f"<b>{APP_TITLE}</b> {app_info.app_version()}<p>A debugger and monitor for Routilux workflows.</p>{server}"
+        )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
@@ -274,13 +294,17 @@ class MainWindow(QMainWindow):
         detail = self.session.job_detail if has_session else None
         job = detail.job if detail is not None else None
         self.actions["cancel_job"].setEnabled(bool(detail and detail.can_cancel))
-        self.actions["rerun_job"].setEnabled(bool(job and job.routine_id and job.slot_name))
+        self.actions["rerun_job"].setEnabled(
+            bool(job and job.routine_id and job.slot_name)
+        )
 
     # Layout persistence
 
     def _restore_layout(self) -> None:
         state = self._state
-        if state.window_geometry and not self.restoreGeometry(QByteArray(state.window_geometry)):
+        if state.window_geometry and not self.restoreGeometry(
+            QByteArray(state.window_geometry)
+        ):
             logger.warning("Couldn't restore the window geometry; using the default")
         if not state.window_geometry:
             self.resize(1280, 800)

@@ -83,7 +83,9 @@ class MessageView(QWidget):
         self.label.setToolTip(message.text)
         self.label.setStyleSheet(_LEVEL_STYLES[message.level])
         info = message.level is Level.INFO
-        self._clear_timer.start(self._info_timeout_ms if info else self._error_timeout_ms)
+        self._clear_timer.start(
+            self._info_timeout_ms if info else self._error_timeout_ms
+        )
 
     @Slot()
     def _on_menu_about_to_show(self) -> None:

@@ -8,7 +8,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor, QTextFormat
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -98,7 +104,9 @@ class NewJobDialog(QDialog):
         self.slot_box.setObjectName("slot_box")
         self.params_edit = QPlainTextEdit(self)
         self.params_edit.setObjectName("params_edit")
-        self.params_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.params_edit.setFont(
+            QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        )
         self.params_edit.setPlaceholderText('{"key": "value"}')
         self.params_edit.setPlainText("{}")
         self.validation_label = QLabel(self)
@@ -107,10 +115,13 @@ class NewJobDialog(QDialog):
         self.error_label = QLabel(self)
         self.error_label.setObjectName("error_label")
         self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         self.error_label.hide()
         self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+            self,
         )
         self.submit_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.submit_button.setText("Start job")
@@ -118,8 +129,12 @@ class NewJobDialog(QDialog):
 
         for flow_id in sorted(self._flows):
             self.flow_box.addItem(flow_id, flow_id)
-        self.flow_box.currentIndexChanged.connect(self._on_flow_box_current_index_changed)
-        self.routine_box.currentIndexChanged.connect(self._on_routine_box_current_index_changed)
+        self.flow_box.currentIndexChanged.connect(
+            self._on_flow_box_current_index_changed
+        )
+        self.routine_box.currentIndexChanged.connect(
+            self._on_routine_box_current_index_changed
+        )
         self.slot_box.currentIndexChanged.connect(self._update_submit_state)
         self.params_edit.textChanged.connect(self._on_params_edit_text_changed)
         self.buttons.accepted.connect(self._on_buttons_accepted)
@@ -144,7 +159,9 @@ class NewJobDialog(QDialog):
 
     # Public API
 
-    def prefill(self, flow_id: str, routine_id: str, slot_name: str, params: dict[str, Any]) -> None:
+    def prefill(
+        self, flow_id: str, routine_id: str, slot_name: str, params: dict[str, Any]
+    ) -> None:
         """Choose a start point and params, for example those of an earlier job."""
         self._select(self.flow_box, flow_id)
         self._select(self.routine_box, routine_id)
@@ -209,7 +226,11 @@ class NewJobDialog(QDialog):
         if not self.is_submit_enabled():
             return
         params = parse_params(self.params_edit.toPlainText())
-        target = (self.flow_box.currentData(), self.routine_box.currentData(), self.slot_box.currentData())
+        target = (
+            self.flow_box.currentData(),
+            self.routine_box.currentData(),
+            self.slot_box.currentData(),
+        )
 
         self._set_submitting(True)
         try:
@@ -227,7 +248,12 @@ class NewJobDialog(QDialog):
     def _set_submitting(self, submitting: bool) -> None:
         self._submitting = submitting
         self.submit_button.setText("Starting…" if submitting else "Start job")
-        for widget in (self.flow_box, self.routine_box, self.slot_box, self.params_edit):
+        for widget in (
+            self.flow_box,
+            self.routine_box,
+            self.slot_box,
+            self.params_edit,
+        ):
             widget.setEnabled(not submitting)
         if submitting:
             self.error_label.hide()
@@ -249,7 +275,9 @@ class NewJobDialog(QDialog):
         start = min(position, max(0, len(text) - 1))
         cursor = QTextCursor(self.params_edit.document())
         cursor.setPosition(len(text[:start].encode("utf-16-le")) // 2)
-        cursor.movePosition(QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.KeepAnchor)
+        cursor.movePosition(
+            QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.KeepAnchor
+        )
         selection = QTextEdit.ExtraSelection()
         selection.cursor = cursor
         char_format = QTextCharFormat()

@@ -31,8 +31,9 @@ _RETRY_STATES = frozenset(
 class ConnectionIndicator(QWidget):
     """Shows the event stream's ConnectionStatus and offers "Reconnect now".
 
-    A 1 s timer only redraws the countdown and the age of the last message
-    from values the status already holds; it never asks the stream anything.
+    A 1 s timer redraws the retry countdown and the age of the last message.
+    It defers display updates only, because the stream reports every state
+    change through ``set_status``.
 
     Signals:
         reconnect_requested: The user clicked "Reconnect now".
@@ -127,7 +128,9 @@ class ConnectionIndicator(QWidget):
         """Redraw every label from the stored status and the clock."""
         status = self._status
         if status is None:
-            self._show_state(ConnectionState.CONNECTING, self._starting_text or "Not connected", "")
+            self._show_state(
+                ConnectionState.CONNECTING, self._starting_text or "Not connected", ""
+            )
             self.rtt_label.clear()
             self.age_label.clear()
             self.server_label.setText(self._server_text)
@@ -156,7 +159,10 @@ class ConnectionIndicator(QWidget):
                 return "Reconnecting…", reason
             return f"Reconnecting in {remaining} s", reason
         if state is ConnectionState.FAILED:
-            return f"Connection failed: {reason}" if reason else "Connection failed", reason
+            return (
+                f"Connection failed: {reason}" if reason else "Connection failed",
+                reason,
+            )
         return "Disconnected", reason
 
     def seconds_until_retry(self) -> int | None:

@@ -118,6 +118,7 @@ class Debugger:
             "reason": pause.reason, "breakpoint_id": pause.breakpoint_id, **where,
             "job": run.record.summary(),
         })
+        run.notify_state()
 
     # -- requests from the API ----------------------------------------------
 
@@ -133,6 +134,7 @@ class Debugger:
         self.engine.jobs.set_status(run.job_id, "running")
         run.record_trace(pause.frame.routine_id, "resumed", {"mode": mode})
         self.engine.publish("job_resumed", run, {"mode": mode, "job": run.record.summary()})
+        run.notify_state()
         if pause.release is not None:
             pause.release.set()
         else:

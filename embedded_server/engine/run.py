@@ -7,6 +7,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from routilux.core.routine import Routine
@@ -86,6 +87,8 @@ class JobRun:
     finish_request: tuple[str, str | None] | None = None
     trace: list[dict[str, Any]] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
+    # Notified when the job pauses, resumes or ends, for anyone waiting on it.
+    state_changed: threading.Condition = field(default_factory=threading.Condition)
     debug: DebugState = field(default_factory=DebugState)
     current_invocation: Frame | None = None
     _output: list[str] = field(default_factory=list)
@@ -170,6 +173,15 @@ class JobRun:
         self.trace.append(entry)
         if publish:
             self.engine.publish(publish, self, {"routine_id": routine_id, **details})
+
+    def notify_state(self) -> None:
+        with self.state_changed:
+            self.state_changed.notify_all()
+
+    def wait_state(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``predicate`` holds (checked at each pause, resume or end)."""
+        with self.state_changed:
+            return self.state_changed.wait_for(predicate, timeout)
 
     def request_finish(self, status: str, error: str | None) -> None:
         """Ask for the job to end once the running routine returns."""

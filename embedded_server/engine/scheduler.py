@@ -490,5 +490,6 @@ class Engine:
                 self._active.pop(run.job_id, None)
             self.workers.job_ended(record.worker_id, status)
             run.done.set()
+            run.notify_state()
         self.publish(f"job_{status}", run, {"job": record.summary()})
         return True

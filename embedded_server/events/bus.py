@@ -34,10 +34,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Events replayed per step. Replay is paced by the subscriber's socket, so a
-# client that asks for a million events never holds them all in memory.
+# client that requests a million events never keeps them all in memory.
 REPLAY_CHUNK = 1_000
 
-OVERFLOW_REASON = "Client too slow, event queue full; reconnect with after_seq=<last seq received>"
+OVERFLOW_REASON = (
+    "Client too slow, event queue full; reconnect with after_seq=<last seq received>"
+)
 
 
 class EventBus:
@@ -109,11 +111,14 @@ class EventBus:
 
     # Publishing (any thread)
 
-    def publish(self, type: str, job_id: str | None, flow_id: str | None, data: dict) -> int:
+    def publish(
+        self, type: str, job_id: str | None, flow_id: str | None, data: dict
+    ) -> int:
         """Number an event, queue it for subscribers and storage, and return its seq.
 
-        Never blocks on I/O or on the event loop. Data that JSON cannot encode
-        is sent as its ``str()``.
+        Never blocks on I/O or on the event loop: it only takes a lock that
+        other publishers and the fan-out hold for a few microseconds. Values
+        that JSON cannot encode are sent as their ``str()``.
         """
         job_id = None if job_id is None else str(job_id)
         flow_id = None if flow_id is None else str(flow_id)
@@ -125,8 +130,14 @@ class EventBus:
             self._seq += 1
             seq = self._seq
             now = time.time()
-            record = (seq, type, job_id, flow_id,
-                      f"{head}{seq}{ids}{protocol.utc_timestamp(now)}{body}", now)
+            record = (
+                seq,
+                type,
+                job_id,
+                flow_id,
+                f"{head}{seq}{ids}{protocol.utc_timestamp(now)}{body}",
+                now,
+            )
             if self._closed:
                 self._warn_closed(seq)
                 return seq
@@ -142,7 +153,9 @@ class EventBus:
     def _warn_closed(self, seq: int) -> None:
         if not self._warned_after_close:
             self._warned_after_close = True
-            logger.warning("Event %d was published after the bus closed; it is not stored", seq)
+            logger.warning(
+                "Event %d was published after the bus closed; it is not stored", seq
+            )
 
     def _schedule_drain(self) -> None:
         assert self._loop is not None
@@ -152,8 +165,8 @@ class EventBus:
             else:
                 self._loop.call_soon_threadsafe(self._drain)
         except RuntimeError:
-            # The loop is closed: nobody is left to deliver to, and the
-            # writer still stores the event.
+            # The loop is closed, so no subscriber is left. The writer
+            # still stores the event.
             logger.debug("Event loop closed; events stay undelivered")
 
     # Fan-out (event loop)
@@ -173,7 +186,8 @@ class EventBus:
     def _drop_slow(self, subscriber: Subscriber) -> None:
         logger.warning(
             "Dropping subscriber %s: more than %d events waiting",
-            subscriber.subscriber_id, subscriber.queue_limit,
+            subscriber.subscriber_id,
+            subscriber.queue_limit,
         )
         self._live.discard(subscriber)
         subscriber.request_close(TRY_AGAIN_LATER, OVERFLOW_REASON)
@@ -187,9 +201,9 @@ class EventBus:
 
         Without ``after_seq`` it receives every event published after this
         call. With it, it first replays the stored events after
-        ``after_seq``; a ``catch_up:incomplete`` message precedes the replay
+        ``after_seq``. A ``catch_up:incomplete`` message precedes the replay
         when some of them were pruned, or when ``after_seq`` is ahead of this
-        server's numbering (its history was reset).
+        server's numbering because its history was reset.
         """
         if self._closed:
             raise RuntimeError("The event bus is closed")
@@ -205,11 +219,13 @@ class EventBus:
         self._open.add(subscriber)
         if after_seq is None or after_seq >= self._dispatched_seq:
             if after_seq is not None and after_seq > self._seq:
-                subscriber.send(protocol.catch_up_incomplete(
-                    self._dispatched_seq + 1,
-                    f"after_seq {after_seq} is ahead of this server's last seq {self._seq}; "
-                    "its event history was reset",
-                ))
+                subscriber.send(
+                    protocol.catch_up_incomplete(
+                        self._dispatched_seq + 1,
+                        f"after_seq {after_seq} is ahead of this server's last seq {self._seq}; "
+                        "its event history was reset",
+                    )
+                )
             self._live.add(subscriber)
         else:
             subscriber.next_seq = max(after_seq, 0) + 1
@@ -259,8 +275,12 @@ class EventBus:
 
         subscription = subscriber.subscription
         oldest, rows = await self._loop.run_in_executor(
-            self._reader_pool, self._store.read,
-            next_seq, self._saved_seq, subscription, REPLAY_CHUNK,
+            self._reader_pool,
+            self._store.read,
+            next_seq,
+            self._saved_seq,
+            subscription,
+            REPLAY_CHUNK,
         )
         if subscriber.closing or subscription is not subscriber.subscription:
             return  # Read again with the new filter.
@@ -269,15 +289,19 @@ class EventBus:
             return
         for record in rows:
             subscriber.replay(record)
-        subscriber.next_seq = rows[-1][0] + 1 if len(rows) == REPLAY_CHUNK else self._saved_seq + 1
+        subscriber.next_seq = (
+            rows[-1][0] + 1 if len(rows) == REPLAY_CHUNK else self._saved_seq + 1
+        )
 
     def _report_pruned(self, subscriber: Subscriber, oldest_stored: int | None) -> None:
         ring_oldest = self._ring[0][0] if self._ring else self._dispatched_seq + 1
         first_available = min(ring_oldest, oldest_stored or ring_oldest)
-        subscriber.send(protocol.catch_up_incomplete(
-            first_available,
-            f"Events {subscriber.next_seq}-{first_available - 1} were pruned from the history",
-        ))
+        subscriber.send(
+            protocol.catch_up_incomplete(
+                first_available,
+                f"Events {subscriber.next_seq}-{first_available - 1} were pruned from the history",
+            )
+        )
         subscriber.next_seq = first_available
 
     async def wait_stored(self, seq: int | None = None) -> None:
@@ -299,7 +323,7 @@ class EventBus:
         try:
             loop.call_soon_threadsafe(self._on_saved, seq)
         except RuntimeError:
-            self._saved_seq = seq  # The loop is closed; nobody waits any more.
+            self._saved_seq = seq  # The loop is closed, so no replay waits.
 
     def _on_saved(self, seq: int) -> None:
         self._saved_seq = max(self._saved_seq, seq)
@@ -313,7 +337,9 @@ class EventBus:
         """Bind the running event loop and start the writer thread."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self._reader_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="event-replay")
+        self._reader_pool = ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="event-replay"
+        )
         self._writer.start()
         with self._lock:
             schedule = bool(self._pending) and not self._drain_scheduled
@@ -351,5 +377,7 @@ def _encode_data(event_type: str, data: Any) -> str:
         return json.dumps(data, separators=(",", ":"), default=str)
     except (TypeError, ValueError) as exc:
         # Circular references or keys JSON cannot take: keep the event, lose the detail.
-        logger.warning("Data of a %s event is not JSON-serialisable: %s", event_type, exc)
+        logger.warning(
+            "Data of a %s event is not JSON-serialisable: %s", event_type, exc
+        )
         return json.dumps({"unserializable": repr(data)[:1000]})

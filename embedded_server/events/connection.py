@@ -97,7 +97,9 @@ class EventConnection:
         subscriber.send(protocol.encode(status), urgent=True)
         logger.info(
             "Event subscriber %s connected from %s (after_seq=%s)",
-            subscriber.subscriber_id, self._peer, self._after_seq,
+            subscriber.subscriber_id,
+            self._peer,
+            self._after_seq,
         )
         return subscriber
 
@@ -164,7 +166,9 @@ class EventConnection:
             if isinstance(result, Exception):
                 logger.error(
                     "Event subscriber %s: %s task failed",
-                    subscriber.subscriber_id, task.get_name(), exc_info=result,
+                    subscriber.subscriber_id,
+                    task.get_name(),
+                    exc_info=result,
                 )
                 subscriber.request_close(INTERNAL_ERROR, "Internal server error")
 
@@ -173,7 +177,9 @@ class EventConnection:
         logger.info(
             "Event subscriber %s closed (%s, %d messages sent)",
             subscriber.subscriber_id,
-            "by the client" if self._client_gone else f"code {code}: {subscriber.close_reason}",
+            "by the client"
+            if self._client_gone
+            else f"code {code}: {subscriber.close_reason}",
             self._sent,
         )
         if self._client_gone:

@@ -57,7 +57,7 @@ def encode(message: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Subscription:
-    """Which events a subscriber receives; ``None`` in a field means no narrowing.
+    """Filter on the events a subscriber receives; ``None`` in a field means no narrowing.
 
     An event matches when its type, its job and its flow each pass their
     filter. An empty set matches nothing.
@@ -70,7 +70,9 @@ class Subscription:
     @property
     def everything(self) -> bool:
         """Whether every event matches (the default on connect)."""
-        return self.event_types is None and self.job_ids is None and self.flow_ids is None
+        return (
+            self.event_types is None and self.job_ids is None and self.flow_ids is None
+        )
 
     def matches(self, event_type: str, job_id: str | None, flow_id: str | None) -> bool:
         """Return whether an event with these fields passes every filter."""
@@ -114,8 +116,14 @@ class Subscription:
         types = self.event_types
         if removed_types:
             types = (_EVENT_TYPE_SET if types is None else types) - removed_types
-        jobs = self.job_ids if self.job_ids is None else self.job_ids - frozenset(job_ids)
-        flows = self.flow_ids if self.flow_ids is None else self.flow_ids - frozenset(flow_ids)
+        jobs = (
+            self.job_ids if self.job_ids is None else self.job_ids - frozenset(job_ids)
+        )
+        flows = (
+            self.flow_ids
+            if self.flow_ids is None
+            else self.flow_ids - frozenset(flow_ids)
+        )
         return Subscription(types, jobs, flows)
 
     def to_json(self) -> dict[str, list[str] | None]:
@@ -127,7 +135,9 @@ class Subscription:
         }
 
 
-def _widen(current: frozenset[str] | None, added: Iterable[str]) -> frozenset[str] | None:
+def _widen(
+    current: frozenset[str] | None, added: Iterable[str]
+) -> frozenset[str] | None:
     added_set = frozenset(added)
     if not added_set:
         return current
@@ -149,14 +159,23 @@ class ProtocolError(Exception):
 
     def to_json(self) -> dict[str, Any]:
         """Build the ``{"type": "error", ...}`` reply."""
-        return {"type": "error", "code": self.code, "message": self.message, **self.extra}
+        return {
+            "type": "error",
+            "code": self.code,
+            "message": self.message,
+            **self.extra,
+        }
 
 
 # Server messages
 
 
 def connection_status(
-    *, subscriber_id: str, heartbeat_interval: float, last_seq: int, subscription: Subscription
+    *,
+    subscriber_id: str,
+    heartbeat_interval: float,
+    last_seq: int,
+    subscription: Subscription,
 ) -> dict[str, Any]:
     """Build the first message of every connection."""
     now = utc_timestamp(time.time())
@@ -218,7 +237,9 @@ def _parse(text: str) -> dict[str, Any]:
     try:
         message = json.loads(text)
     except ValueError as exc:
-        raise ProtocolError("INVALID_JSON", f"The message is not valid JSON: {exc}") from None
+        raise ProtocolError(
+            "INVALID_JSON", f"The message is not valid JSON: {exc}"
+        ) from None
     if not isinstance(message, dict):
         found = type(message).__name__
         raise ProtocolError("INVALID_MESSAGE", f"Expected a JSON object, got {found}.")
@@ -282,7 +303,10 @@ def _handle_stock(
         return updated, reply
     if jobs is None or job_id not in jobs:
         return subscription, {"type": "not_subscribed", "job_id": job_id}
-    return subscription.remove(job_ids=[job_id]), {"type": "unsubscribed", "job_id": job_id}
+    return subscription.remove(job_ids=[job_id]), {
+        "type": "unsubscribed",
+        "job_id": job_id,
+    }
 
 
 def parse_event_types(value: Any) -> list[str]:
@@ -331,7 +355,10 @@ def _check_id(value: Any, field: str) -> None:
 
 def check_filter_size(subscription: Subscription) -> None:
     """Raise ProtocolError when a job or flow filter grew past its limit."""
-    for field, ids in (("job_ids", subscription.job_ids), ("flow_ids", subscription.flow_ids)):
+    for field, ids in (
+        ("job_ids", subscription.job_ids),
+        ("flow_ids", subscription.flow_ids),
+    ):
         if ids is not None and len(ids) > MAX_IDS_PER_FILTER:
             raise ProtocolError(
                 "INVALID_MESSAGE",

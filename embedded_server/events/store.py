@@ -51,7 +51,9 @@ class EventStore:
     def max_seq(self) -> int:
         """Return the highest stored seq, or 0 for an empty table."""
         row = self._database.write(
-            lambda connection: connection.execute("SELECT MAX(seq) FROM events").fetchone()
+            lambda connection: connection.execute(
+                "SELECT MAX(seq) FROM events"
+            ).fetchone()
         )
         return int(row[0] or 0)
 
@@ -67,7 +69,9 @@ class EventStore:
         if threshold - self._pruned_through < self._prune_step:
             return
         self._database.write(
-            lambda connection: connection.execute("DELETE FROM events WHERE seq <= ?", (threshold,))
+            lambda connection: connection.execute(
+                "DELETE FROM events WHERE seq <= ?", (threshold,)
+            )
         )
         self._pruned_through = threshold
 
@@ -92,7 +96,9 @@ class EventStore:
         connection.execute("BEGIN")
         try:
             oldest = connection.execute("SELECT MIN(seq) FROM events").fetchone()[0]
-            rows = connection.execute(sql, (first_seq, last_seq, *params, limit)).fetchall()
+            rows = connection.execute(
+                sql, (first_seq, last_seq, *params, limit)
+            ).fetchall()
         finally:
             connection.execute("COMMIT")
         return oldest, rows
@@ -135,7 +141,9 @@ class EventWriter:
 
     def start(self) -> None:
         """Start the writer thread."""
-        self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="event-writer", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -178,19 +186,30 @@ class EventWriter:
                 # this batch so later events still get stored.
                 logger.warning(
                     "Storing events %d-%d failed (attempt %d of %d): %s",
-                    batch[0][0], batch[-1][0], attempt, _MAX_ATTEMPTS, exc,
+                    batch[0][0],
+                    batch[-1][0],
+                    attempt,
+                    _MAX_ATTEMPTS,
+                    exc,
                 )
                 time.sleep(_RETRY_DELAY * attempt)
                 continue
             except sqlite3.Error:
-                logger.exception("Dropped events %d-%d: SQLite rejected them",
-                                 batch[0][0], batch[-1][0])
+                logger.exception(
+                    "Dropped events %d-%d: SQLite rejected them",
+                    batch[0][0],
+                    batch[-1][0],
+                )
                 break
             self._on_saved(batch[-1][0])
             return
         else:
-            logger.error("Dropped events %d-%d after %d failed attempts",
-                         batch[0][0], batch[-1][0], _MAX_ATTEMPTS)
+            logger.error(
+                "Dropped events %d-%d after %d failed attempts",
+                batch[0][0],
+                batch[-1][0],
+                _MAX_ATTEMPTS,
+            )
         # The events are lost to catch-up from SQLite, but replay must not
         # wait for them forever.
         self._on_saved(batch[-1][0])

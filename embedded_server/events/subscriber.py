@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from embedded_server.events.protocol import Subscription
 from embedded_server.events.store import Record
 
-# Close codes the bus asks for.
+# Close codes the bus requests.
 GOING_AWAY = 1001
 TRY_AGAIN_LATER = 1013
 

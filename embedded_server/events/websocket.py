@@ -2,7 +2,7 @@
 
 The handshake is checked before the socket is accepted: the ``Origin``
 header (browsers only), the API key (``X-API-Key`` header or ``?api_key=``)
-and the query parameters. A rejected handshake gets a plain HTTP answer
+and the query parameters. A rejected handshake gets a plain HTTP response
 (400, 401, 403 or 503) with the API's JSON error body.
 """
 
@@ -31,10 +31,14 @@ router = APIRouter(tags=["events"])
 
 
 class HandshakeRejected(Exception):
-    """A handshake the server refuses, with the HTTP status to answer."""
+    """A handshake the server rejects, with the HTTP status of its response."""
 
-    _CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN",
-              503: "SERVICE_UNAVAILABLE"}
+    _CODES = {
+        400: "BAD_REQUEST",
+        401: "UNAUTHORIZED",
+        403: "FORBIDDEN",
+        503: "SERVICE_UNAVAILABLE",
+    }
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -43,7 +47,7 @@ class HandshakeRejected(Exception):
         self.message = message
 
     def response(self) -> JSONResponse:
-        """Build the HTTP answer, in the API's error shape."""
+        """Build the HTTP response, in the API's error shape."""
         error = {"code": self.code, "message": self.message, "details": None}
         body = {**error, "error": {**error, "request_id": uuid.uuid4().hex}}
         return JSONResponse(body, status_code=self.status)
@@ -60,7 +64,9 @@ async def event_stream(websocket: WebSocket) -> None:
         check_api_key(websocket, settings.api_key)
         after_seq, subscription = parse_query(websocket)
         if bus.closed:
-            raise HandshakeRejected(503, "The server is shutting down; reconnect later.")
+            raise HandshakeRejected(
+                503, "The server is shutting down; reconnect later."
+            )
     except HandshakeRejected as rejection:
         logger.warning("Rejected event stream from %s: %s", peer, rejection.message)
         await _deny(websocket, rejection)
@@ -87,7 +93,7 @@ async def _deny(websocket: WebSocket, rejection: HandshakeRejected) -> None:
         await websocket.send_denial_response(rejection.response())
     except RuntimeError:
         # The server lacks the denial-response extension; closing before
-        # the accept makes it answer 403 instead.
+        # the accept makes it respond with 403 instead.
         await websocket.close(code=1008, reason=rejection.message[:120])
 
 
@@ -111,7 +117,9 @@ def check_origin(websocket: WebSocket, allowed: list[str]) -> None:
     normalized = {item.rstrip("/").lower() for item in allowed}
     if "*" in normalized or origin.rstrip("/").lower() in normalized:
         return
-    raise HandshakeRejected(403, f"Origin {origin!r} is not allowed to open the event stream.")
+    raise HandshakeRejected(
+        403, f"Origin {origin!r} is not allowed to open the event stream."
+    )
 
 
 def check_api_key(websocket: WebSocket, expected: str | None) -> None:
@@ -121,7 +129,8 @@ def check_api_key(websocket: WebSocket, expected: str | None) -> None:
     given = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
     if not given:
         raise HandshakeRejected(
-            401, "Missing API key: send the X-API-Key header or the api_key query parameter."
+            401,
+            "Missing API key: send the X-API-Key header or the api_key query parameter.",
         )
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise HandshakeRejected(403, "Invalid API key.")
@@ -193,16 +202,18 @@ class ApiKeyRedactingFilter(logging.Filter):
 
 
 _REDACTED_LOGGERS = ("uvicorn.error", "uvicorn.access")
-_redaction_installed = False
 
 
 def install_log_redaction() -> None:
-    """Attach `ApiKeyRedactingFilter` to uvicorn's loggers; safe to call often."""
-    global _redaction_installed
-    if _redaction_installed:
-        return
+    """Attach `ApiKeyRedactingFilter` to uvicorn's loggers unless already there.
+
+    Called when this module is imported and again for every connection, so
+    the filter is in place before uvicorn logs the first handshake.
+    """
     for name in _REDACTED_LOGGERS:
         log = logging.getLogger(name)
         if not any(isinstance(f, ApiKeyRedactingFilter) for f in log.filters):
             log.addFilter(ApiKeyRedactingFilter())
-    _redaction_installed = True
+
+
+install_log_redaction()

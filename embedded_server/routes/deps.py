@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 if TYPE_CHECKING:
+    from embedded_server.debug.breakpoints import BreakpointStore
+    from embedded_server.debug.controller import Debugger
     from embedded_server.engine.catalog import FlowCatalog
     from embedded_server.engine.scheduler import Engine
     from embedded_server.events.bus import EventBus
@@ -25,6 +27,8 @@ class ServerState:
     engine: Engine
     bus: EventBus
     started_at: float
+    breakpoints: BreakpointStore
+    debugger: Debugger
 
 
 def server(request: Request) -> ServerState:

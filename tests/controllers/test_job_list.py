@@ -34,7 +34,9 @@ def controller(api, store, run_async):
 
 
 def job_ids(model):
-    return [model.index(row, JobColumn.JOB_ID).data() for row in range(model.rowCount())]
+    return [
+        model.index(row, JobColumn.JOB_ID).data() for row in range(model.rowCount())
+    ]
 
 
 def test_first_page_loads_newest_first(fake_server, controller, model, store, qtbot):
@@ -68,7 +70,9 @@ def test_fetch_more_loads_next_page_by_cursor(fake_server, controller, model, qt
     assert not model.canFetchMore(QModelIndex())
 
 
-def test_model_tester_passes_while_pages_load(fake_server, controller, store, qtmodeltester, qtbot):
+def test_model_tester_passes_while_pages_load(
+    fake_server, controller, store, qtmodeltester, qtbot
+):
     """The model stays consistent while the tester itself pulls every page."""
     for _ in range(25):
         fake_server.add_job()
@@ -82,7 +86,9 @@ def test_model_tester_passes_while_pages_load(fake_server, controller, store, qt
     assert not model.canFetchMore(QModelIndex())
 
 
-def test_offset_paging_without_cursor_capability(fake_server, controller, model, store, qtbot):
+def test_offset_paging_without_cursor_capability(
+    fake_server, controller, model, store, qtbot
+):
     """Against a server without cursors the next page is asked by offset."""
     fake_server.capabilities = ()
     store.cursor_paging = False
@@ -117,7 +123,9 @@ def test_filter_change_drops_stale_page(fake_server, controller, model, store, q
     assert store.total == 1
 
 
-def test_job_started_event_inserts_matching_job(fake_server, controller, model, store, qtbot):
+def test_job_started_event_inserts_matching_job(
+    fake_server, controller, model, store, qtbot
+):
     """A job_started event adds the job at the top when it matches the filter."""
     fake_server.add_job()
     controller.set_query(JobQuery(flow_id="demo_flow"))
@@ -125,8 +133,20 @@ def test_job_started_event_inserts_matching_job(fake_server, controller, model, 
     new = fake_server.add_job(status="running")
     other = fake_server.add_job(flow_id="other_flow", status="running")
 
-    controller.handle_event({"type": "job_started", "job_id": other["job_id"], "data": {"job": fake_server.summary(other["job_id"])}})
-    controller.handle_event({"type": "job_started", "job_id": new["job_id"], "data": {"job": fake_server.summary(new["job_id"])}})
+    controller.handle_event(
+        {
+            "type": "job_started",
+            "job_id": other["job_id"],
+            "data": {"job": fake_server.summary(other["job_id"])},
+        }
+    )
+    controller.handle_event(
+        {
+            "type": "job_started",
+            "job_id": new["job_id"],
+            "data": {"job": fake_server.summary(new["job_id"])},
+        }
+    )
 
     assert job_ids(model) == [new["job_id"], "job-00000"]
     assert store.total == 2
@@ -141,7 +161,13 @@ def test_job_completed_event_updates_row(fake_server, controller, model, qtbot):
     job["duration_ms"] = 1500.0
 
     with qtbot.waitSignal(model.dataChanged):
-        controller.handle_event({"type": "job_completed", "job_id": job["job_id"], "data": {"job": fake_server.summary(job["job_id"])}})
+        controller.handle_event(
+            {
+                "type": "job_completed",
+                "job_id": job["job_id"],
+                "data": {"job": fake_server.summary(job["job_id"])},
+            }
+        )
 
     assert model.index(0, JobColumn.STATUS).data() == "completed"
     assert model.index(0, JobColumn.DURATION).data() == "1.50 s"
@@ -153,8 +179,12 @@ def test_event_without_job_payload_is_ignored(controller, model, qtbot):
     qtbot.waitUntil(lambda: not controller.store.loading)
 
     with qtbot.assertNotEmitted(model.rowsInserted):
-        controller.handle_event({"type": "routine_started", "data": {"routine_id": "r"}})
-        controller.handle_event({"type": "job_started", "data": {"job": {"status": "running"}}})
+        controller.handle_event(
+            {"type": "routine_started", "data": {"routine_id": "r"}}
+        )
+        controller.handle_event(
+            {"type": "job_started", "data": {"job": {"status": "running"}}}
+        )
         controller.handle_event({"type": "job_started", "data": "not an object"})
 
 
@@ -165,7 +195,9 @@ def test_failed_page_is_reported(fake_server, controller, store, qtbot):
     async def broken(request):
         import httpx
 
-        return httpx.Response(500, json={"code": "INTERNAL_ERROR", "message": "database is locked"})
+        return httpx.Response(
+            500, json={"code": "INTERNAL_ERROR", "message": "database is locked"}
+        )
 
     fake_server.handle = broken
     controller._api._client._transport = fake_server.transport()

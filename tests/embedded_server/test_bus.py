@@ -16,6 +16,7 @@ from embedded_server.store.database import Database
 
 pytestmark = pytest.mark.anyio
 
+TIMEOUT = 10.0
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -54,11 +55,13 @@ def stored_rows(db_path) -> list[tuple]:
         ).fetchall()
 
 
-async def take(subscriber, count: int, timeout: float = 5.0) -> list[dict]:
+async def take(subscriber, count: int) -> list[dict]:
     """Take ``count`` messages from a subscriber, decoded."""
     messages: list[dict] = []
     while len(messages) < count:
-        batch = await asyncio.wait_for(subscriber.next_messages(count - len(messages)), timeout)
+        batch = await asyncio.wait_for(
+            subscriber.next_messages(count - len(messages)), TIMEOUT
+        )
         assert batch, "the subscriber was closed"
         messages.extend(json.loads(text) for text in batch)
     return messages
@@ -74,7 +77,14 @@ async def test_publish_numbers_events_and_formats_them(make_bus):
 
     assert (first, second) == (1, 2)
     assert bus.last_seq == 2
-    assert list(messages[0]) == ["type", "seq", "job_id", "flow_id", "timestamp", "data"]
+    assert list(messages[0]) == [
+        "type",
+        "seq",
+        "job_id",
+        "flow_id",
+        "timestamp",
+        "data",
+    ]
     assert messages[0]["type"] == "job_started"
     assert messages[0]["job_id"] == "job-1"
     assert messages[0]["flow_id"] == "flow-a"
@@ -143,7 +153,9 @@ async def test_publish_from_threads_is_gapless(make_bus, db_path):
 
     def publish_many(worker: int) -> None:
         for index in range(500):
-            seq = bus.publish("log_message", f"job-{worker}", "flow-a", {"index": index})
+            seq = bus.publish(
+                "log_message", f"job-{worker}", "flow-a", {"index": index}
+            )
             with lock:
                 returned.append(seq)
 
@@ -182,7 +194,11 @@ async def test_subscription_filters_live_events(make_bus):
     bus.publish("job_failed", "job-2", "flow-a", {})
     [message] = await take(subscriber, 1)
 
-    assert (message["seq"], message["type"], message["job_id"]) == (3, "job_failed", "job-2")
+    assert (message["seq"], message["type"], message["job_id"]) == (
+        3,
+        "job_failed",
+        "job-2",
+    )
     assert subscriber.queued == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -53,20 +54,42 @@ class Harness:
     bus: EventBus
     database: Database
     base_url: str
+    port: int
     server: _Server
     task: asyncio.Task
+    stopped: bool = False
 
     def url(self, path: str = "/api/v1/websocket", **params) -> str:
         query = f"?{urlencode(params)}" if params else ""
         return f"{self.base_url}{path}{query}"
 
-    def connect(self, path: str = "/api/v1/websocket", *, key: str | None = API_KEY,
-                origin: str | None = None, **params) -> connect:
+    def connect(
+        self,
+        path: str = "/api/v1/websocket",
+        *,
+        key: str | None = API_KEY,
+        origin: str | None = None,
+        max_queue: int = 16,
+        sock: socket.socket | None = None,
+        compression: str | None = "deflate",
+        **params,
+    ) -> connect:
         headers = {"X-API-Key": key} if key else {}
-        return connect(self.url(path, **params), additional_headers=headers,
-                       origin=origin, proxy=None, open_timeout=TIMEOUT)
+        return connect(
+            self.url(path, **params),
+            additional_headers=headers,
+            origin=origin,
+            proxy=None,
+            open_timeout=TIMEOUT,
+            max_queue=max_queue,
+            sock=sock,
+            compression=compression,
+        )
 
     async def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
         await self.bus.close()
         self.server.should_exit = True
         await asyncio.wait_for(self.task, TIMEOUT)
@@ -78,7 +101,7 @@ async def start_server(tmp_path) -> AsyncIterator:
     """Start servers on one database file in tmp_path; stops them at the end."""
     running: list[Harness] = []
 
-    async def start(**bus_options) -> Harness:
+    async def start(heartbeat_interval: float = HEARTBEAT, **bus_options) -> Harness:
         database = Database(tmp_path / "history.db")
         bus = EventBus(database, **bus_options)
         await bus.start()
@@ -88,23 +111,29 @@ async def start_server(tmp_path) -> AsyncIterator:
         app.state.settings = Settings(
             api_key=API_KEY,
             cors_origins=["http://app.example"],
-            heartbeat_interval=HEARTBEAT,
+            heartbeat_interval=heartbeat_interval,
         )
         # log_config=None leaves the test process's logging as pytest set it.
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
-                                log_config=None, log_level=None, access_log=False)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            lifespan="off",
+            log_config=None,
+            log_level=None,
+            access_log=False,
+        )
         server = _Server(config)
         task = asyncio.create_task(server.serve())
         await asyncio.wait_for(server.ready.wait(), TIMEOUT)
         port = server.servers[0].sockets[0].getsockname()[1]
-        harness = Harness(bus, database, f"ws://127.0.0.1:{port}", server, task)
+        harness = Harness(bus, database, f"ws://127.0.0.1:{port}", port, server, task)
         running.append(harness)
         return harness
 
     yield start
     for harness in running:
-        if not harness.task.done():
-            await harness.stop()
+        await harness.stop()
 
 
 @pytest.fixture
@@ -113,7 +142,7 @@ async def harness(start_server) -> Harness:
 
 
 async def receive(ws: ClientConnection, *, answer_pings: bool = True) -> dict:
-    """Return the next message that is not a heartbeat, answering pings."""
+    """Return the next message that is not a heartbeat, replying to pings."""
     while True:
         message = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
         if message["type"] == "ping" and answer_pings:
@@ -138,7 +167,9 @@ async def greet(ws: ClientConnection) -> dict:
     return status
 
 
-def publish_range(bus: EventBus, count: int, job_id: str = "job-1", flow_id: str = "flow-a"):
+def publish_range(
+    bus: EventBus, count: int, job_id: str = "job-1", flow_id: str = "flow-a"
+):
     for index in range(count):
         bus.publish("log_message", job_id, flow_id, {"index": index})
 
@@ -202,6 +233,28 @@ async def test_client_ping_gets_pong(harness):
     assert reply["type"] == "pong"
 
 
+async def test_protocol_ping_is_answered(harness):
+    async with harness.connect() as ws:
+        await greet(ws)
+        pong = await ws.ping()
+        latency = await asyncio.wait_for(pong, TIMEOUT)
+
+    assert latency >= 0
+
+
+async def test_server_shutdown_closes_open_sockets(harness):
+    async with harness.connect() as idle, harness.connect() as aborted:
+        await greet(idle)
+        await greet(aborted)
+        aborted.transport.abort()
+        harness.server.should_exit = True
+        await asyncio.wait_for(harness.task, TIMEOUT)
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(idle)
+
+    assert closed.value.rcvd.code == 1012
+
+
 async def test_two_subscribers_both_get_every_event(harness):
     async with harness.connect() as first, harness.connect() as second:
         await greet(first)
@@ -223,20 +276,31 @@ async def test_two_subscribers_both_get_every_event(harness):
 async def test_subscribe_filters_by_type_and_job(harness):
     async with harness.connect() as ws:
         await greet(ws)
-        await ws.send(json.dumps(
-            {"action": "subscribe", "events": ["job_failed", "job_completed"],
-             "job_ids": ["job-2"]}
-        ))
+        await ws.send(
+            json.dumps(
+                {
+                    "action": "subscribe",
+                    "events": ["job_failed", "job_completed"],
+                    "job_ids": ["job-2"],
+                }
+            )
+        )
         ack = await receive(ws)
         for job in ("job-1", "job-2"):
             for kind in ("job_started", "job_failed", "job_completed"):
                 harness.bus.publish(kind, job, "flow-a", {})
         events = await receive_events(ws, 2)
 
-    assert ack == {"type": "subscribed", "events": ["job_completed", "job_failed"],
-                   "job_ids": ["job-2"], "flow_ids": None}
+    assert ack == {
+        "type": "subscribed",
+        "events": ["job_completed", "job_failed"],
+        "job_ids": ["job-2"],
+        "flow_ids": None,
+    }
     assert [(e["type"], e["job_id"]) for e in events] == [
-        ("job_failed", "job-2"), ("job_completed", "job-2")]
+        ("job_failed", "job-2"),
+        ("job_completed", "job-2"),
+    ]
 
 
 async def test_subscribe_filters_by_flow(harness):
@@ -267,15 +331,21 @@ async def test_unsubscribe_and_subscribe_all(harness):
     assert unsubscribed["type"] == "unsubscribed"
     assert "log_message" not in unsubscribed["events"]
     assert (kept["seq"], kept["type"]) == (2, "job_started")
-    assert subscribed == {"type": "subscribed", "events": None, "job_ids": None,
-                          "flow_ids": None}
+    assert subscribed == {
+        "type": "subscribed",
+        "events": None,
+        "job_ids": None,
+        "flow_ids": None,
+    }
     assert (again["seq"], again["type"]) == (3, "log_message")
 
 
 async def test_unknown_event_type_is_rejected(harness):
     async with harness.connect() as ws:
         await greet(ws)
-        await ws.send('{"action": "subscribe", "events": ["job_started", "job_exploded"]}')
+        await ws.send(
+            '{"action": "subscribe", "events": ["job_started", "job_exploded"]}'
+        )
         error = await receive(ws)
 
     assert error["type"] == "error"
@@ -300,20 +370,28 @@ async def test_stock_subscribe_narrows_to_job(harness):
         await ws.send('{"type": "unsubscribe", "job_id": "job-2"}')
         not_subscribed = await receive(ws)
 
-    assert subscribed == {"type": "subscribed", "job_id": "job-2",
-                          "subscriber_id": status["subscriber_id"]}
+    assert subscribed == {
+        "type": "subscribed",
+        "job_id": "job-2",
+        "subscriber_id": status["subscriber_id"],
+    }
     assert again == {"type": "already_subscribed", "job_id": "job-2"}
     assert (event["seq"], event["job_id"]) == (3, "job-2")
     assert unsubscribed == {"type": "unsubscribed", "job_id": "job-2"}
     assert not_subscribed == {"type": "not_subscribed", "job_id": "job-2"}
 
 
-async def test_invalid_messages_get_errors_and_socket_stays_open(harness):
+async def test_invalid_messages_keep_socket_open(harness):
     async with harness.connect() as ws:
         await greet(ws)
         replies = []
-        for text in ("not json {", "[1, 2]", '{"action": "dance"}', '{"hello": 1}',
-                     '{"action": "subscribe", "events": "job_started"}'):
+        for text in (
+            "not json {",
+            "[1, 2]",
+            '{"action": "dance"}',
+            '{"hello": 1}',
+            '{"action": "subscribe", "events": "job_started"}',
+        ):
             await ws.send(text)
             replies.append(await receive(ws))
         await ws.send(b"\x00\x01")
@@ -323,8 +401,13 @@ async def test_invalid_messages_get_errors_and_socket_stays_open(harness):
 
     assert [reply["type"] for reply in replies] == ["error"] * 6
     assert [reply["code"] for reply in replies] == [
-        "INVALID_JSON", "INVALID_MESSAGE", "UNKNOWN_MESSAGE", "UNKNOWN_MESSAGE",
-        "INVALID_MESSAGE", "INVALID_MESSAGE"]
+        "INVALID_JSON",
+        "INVALID_MESSAGE",
+        "UNKNOWN_MESSAGE",
+        "UNKNOWN_MESSAGE",
+        "INVALID_MESSAGE",
+        "INVALID_MESSAGE",
+    ]
     assert event["seq"] == 1
 
 
@@ -369,10 +452,14 @@ async def test_after_seq_replays_from_sqlite_after_restart(start_server):
 async def test_after_seq_replay_keeps_job_filter(start_server):
     harness = await start_server(memory_events=10)
     for index in range(90):
-        harness.bus.publish("log_message", f"job-{index % 3}", "flow-a", {"index": index})
+        harness.bus.publish(
+            "log_message", f"job-{index % 3}", "flow-a", {"index": index}
+        )
     await harness.bus.wait_stored()
 
-    async with harness.connect(after_seq=0, job_ids="job-1,job-2", events="log_message") as ws:
+    async with harness.connect(
+        after_seq=0, job_ids="job-1,job-2", events="log_message"
+    ) as ws:
         status = await greet(ws)
         events = await receive_events(ws, 60)
 
@@ -415,6 +502,44 @@ async def test_slow_subscriber_is_dropped_with_1013(start_server):
     assert [event["seq"] for event in events] == list(range(1, 201))
 
 
+async def test_stalled_client_does_not_hold_back_others(start_server):
+    # A long heartbeat, so the silent client is dropped for its full queue.
+    harness = await start_server(heartbeat_interval=60, subscriber_queue=1_000)
+    padding = "x" * 2_000
+    # A small receive buffer, a one-message queue and no compression in the
+    # client, so the server's writes back up soon after it stops reading.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)
+    sock.connect(("127.0.0.1", harness.port))
+    stalled = await harness.connect(max_queue=1, sock=sock, compression=None)
+    try:
+        await greet(stalled)
+        async with harness.connect(compression=None) as reader:
+            await greet(reader)
+            # 20 bursts of 500 events, about 20 MB in all, which is far more
+            # than the server's socket buffer plus the queue of 1,000. Each
+            # burst fits the queue of the client that reads.
+            events = []
+            for _burst in range(20):
+                for _ in range(500):
+                    harness.bus.publish(
+                        "log_message", "job-1", "flow-a", {"pad": padding}
+                    )
+                events += await receive_events(reader, 500)
+
+        received = []
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                received.append(await receive(stalled))
+    finally:
+        await stalled.close()
+
+    assert [event["seq"] for event in events] == list(range(1, 10_001))
+    assert closed.value.rcvd.code == 1013
+    assert len(received) < 10_000
+    assert [event["seq"] for event in received] == list(range(1, len(received) + 1))
+
+
 async def test_bus_close_sends_going_away(harness):
     async with harness.connect() as ws:
         await greet(ws)
@@ -440,7 +565,7 @@ async def test_handshake_rejects_bad_key(harness, key, status):
     assert json.loads(response.body)["error"]["code"] in ("UNAUTHORIZED", "FORBIDDEN")
 
 
-async def test_handshake_accepts_query_key_and_hides_it_from_logs(harness, caplog):
+async def test_query_key_is_redacted_from_logs(harness, caplog):
     # uvicorn logs each handshake with its query string on "uvicorn.error";
     # listen there directly, because other servers in this process may have
     # turned off its propagation.

@@ -86,7 +86,7 @@ def test_summary_describes_payload(model):
 
 
 def test_gap_marker_added(model):
-    """A resync adds a gap row that says why events may be missing."""
+    """A resync adds a gap row with the reason events may be missing."""
     model.append_event(event(1))
     model.add_gap("the server no longer has the missed events")
     model.flush()
@@ -136,7 +136,9 @@ def test_proxy_filters_new_rows(model, proxy):
     """Rows that arrive after a filter is set are filtered too."""
     proxy.set_event_types({"job_started"})
 
-    model.append_events([event(1), event(2, "job_started", job={"routine_id": "r", "slot_name": "s"})])
+    model.append_events(
+        [event(1), event(2, "job_started", job={"routine_id": "r", "slot_name": "s"})]
+    )
     model.flush()
 
     assert proxy.rowCount() == 1

@@ -26,16 +26,23 @@ def test_relative_presets_count_back_from_now():
 def test_custom_range_used_only_for_custom():
     """Custom from and to apply only with the custom preset."""
     start, end = NOW - timedelta(days=2), NOW - timedelta(days=1)
-    custom = FilterState(time_preset=TimePreset.CUSTOM, custom_from=start, custom_to=end)
+    custom = FilterState(
+        time_preset=TimePreset.CUSTOM, custom_from=start, custom_to=end
+    )
     anytime = FilterState(time_preset=TimePreset.ANY, custom_from=start, custom_to=end)
 
-    assert (custom.to_query(NOW).created_from, custom.to_query(NOW).created_to) == (start, end)
+    assert (custom.to_query(NOW).created_from, custom.to_query(NOW).created_to) == (
+        start,
+        end,
+    )
     assert anytime.to_query(NOW) == JobQuery()
 
 
 def test_filter_state_round_trip():
     """A filter survives serialisation."""
-    state = FilterState("flow", "running", TimePreset.CUSTOM, NOW, NOW + timedelta(hours=1))
+    state = FilterState(
+        "flow", "running", TimePreset.CUSTOM, NOW, NOW + timedelta(hours=1)
+    )
 
     assert FilterState.from_json(state.to_json()) == state
 
@@ -45,8 +52,12 @@ def test_query_match_half_open_range():
     query = JobQuery(created_from=NOW, created_to=NOW + timedelta(seconds=10))
 
     assert query_matches(query, JobSummary("a", created_at=NOW))
-    assert not query_matches(query, JobSummary("b", created_at=NOW + timedelta(seconds=10)))
-    assert not query_matches(query, JobSummary("c", created_at=NOW - timedelta(microseconds=1)))
+    assert not query_matches(
+        query, JobSummary("b", created_at=NOW + timedelta(seconds=10))
+    )
+    assert not query_matches(
+        query, JobSummary("c", created_at=NOW - timedelta(microseconds=1))
+    )
     assert not query_matches(query, JobSummary("d", created_at=None))
 
 

@@ -28,9 +28,13 @@ def make_job(number: int, **changes) -> JobSummary:
     return JobSummary(**fields)
 
 
-def make_page(numbers, *, total: int, offset: int = 0, cursor: str | None = None) -> JobPage:
+def make_page(
+    numbers, *, total: int, offset: int = 0, cursor: str | None = None
+) -> JobPage:
     jobs = tuple(make_job(number) for number in numbers)
-    return JobPage(jobs=jobs, total=total, limit=len(jobs), offset=offset, next_cursor=cursor)
+    return JobPage(
+        jobs=jobs, total=total, limit=len(jobs), offset=offset, next_cursor=cursor
+    )
 
 
 @pytest.fixture
@@ -70,7 +74,7 @@ def test_add_page_appends_rows_in_order(store, model):
 
 
 def test_stale_page_is_dropped(store, model):
-    """A page that answers an older query does not reach the rows."""
+    """A page for an older query does not reach the rows."""
     old_generation = store.reset(JobQuery(status="running"))
     new_generation = store.reset(JobQuery(status="failed"))
 
@@ -165,7 +169,7 @@ def test_live_insert_keeps_persistent_selection(store, model):
 
 
 def test_fetch_more_requests_next_page_once(store, model, qtbot):
-    """fetchMore asks for a page; a second ask while loading is ignored."""
+    """fetchMore requests a page, and a second request while loading is ignored."""
     generation = store.reset(JobQuery())
     store.add_page(generation, make_page([9], total=3, cursor="c"))
     assert model.canFetchMore(QModelIndex())
@@ -197,12 +201,37 @@ def test_model_roles(store, model):
     """Display, tool tip, decoration and custom roles come from the row."""
     generation = store.reset(JobQuery())
     store.add_page(generation, make_page([], total=0))
-    store.upsert(make_job(1, error="first line\nsecond line", routine_id="reader", slot_name="input"))
+    store.upsert(
+        make_job(
+            1, error="first line\nsecond line", routine_id="reader", slot_name="input"
+        )
+    )
 
     assert model.index(0, JobColumn.ENTRY).data() == "reader.input"
     assert model.index(0, JobColumn.DURATION).data() == "12.5 ms"
     assert model.index(0, JobColumn.ERROR).data() == "first line"
-    assert model.index(0, JobColumn.ERROR).data(Qt.ItemDataRole.ToolTipRole) == "first line\nsecond line"
-    assert model.index(0, JobColumn.STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
+    assert (
+        model.index(0, JobColumn.ERROR).data(Qt.ItemDataRole.ToolTipRole)
+        == "first line\nsecond line"
+    )
+    assert (
+        model.index(0, JobColumn.STATUS).data(Qt.ItemDataRole.DecorationRole)
+        is not None
+    )
     assert model.index(0, 0).data(JobRole.JOB).job_id == "job-001"
     assert model.headerData(JobColumn.FLOW, Qt.Orientation.Horizontal) == "Flow"
+
+
+def test_row_index_tracks_mixed_inserts(store):
+    """index_of stays right through appends, top inserts and middle inserts."""
+    generation = store.reset(JobQuery())
+    store.add_page(generation, make_page([20, 18, 16], total=3))
+    store.upsert(make_job(22))
+    store.upsert(make_job(21))
+    store.upsert(make_job(19))
+    store.upsert(make_job(23))
+
+    expected = ["job-023", "job-022", "job-021", "job-020", "job-019", "job-018", "job-016"]
+    assert [row.job.job_id for row in store] == expected
+    for index, job_id in enumerate(expected):
+        assert store.index_of(job_id) == index

@@ -16,7 +16,9 @@ T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
 def entry(milliseconds: int, action: str = "routine_started", **details) -> TraceEntry:
-    return TraceEntry(T0 + timedelta(milliseconds=milliseconds), "reader", action, details)
+    return TraceEntry(
+        T0 + timedelta(milliseconds=milliseconds), "reader", action, details
+    )
 
 
 @pytest.fixture
@@ -28,7 +30,9 @@ def model(qapp, qtmodeltester):
 
 def test_offsets_relative_to_origin(model):
     """Each row shows its time relative to the job's start."""
-    model.set_entries([entry(0), entry(1250, "routine_completed", duration_ms=1250)], T0)
+    model.set_entries(
+        [entry(0), entry(1250, "routine_completed", duration_ms=1250)], T0
+    )
 
     assert model.index(0, TraceColumn.OFFSET).data() == "+0.000 s"
     assert model.index(1, TraceColumn.OFFSET).data() == "+1.250 s"

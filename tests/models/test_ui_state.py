@@ -26,7 +26,9 @@ def test_state_round_trip(tmp_path):
         custom_from=datetime(2026, 12, 1, tzinfo=UTC),
         custom_to=datetime(2026, 12, 2, tzinfo=UTC),
     )
-    state = ui_state.UiState(b"\x00geometry\xff", b"state", filters, frozenset({"job_failed"}))
+    state = ui_state.UiState(
+        b"\x00geometry\xff", b"state", filters, frozenset({"job_failed"})
+    )
 
     ui_state.save_state(state, path)
 
@@ -50,7 +52,10 @@ def test_corrupt_file_gives_defaults(tmp_path, caplog):
 def test_newer_schema_gives_defaults(tmp_path, caplog):
     """A state file from an unknown schema version is ignored."""
     path = tmp_path / "state.json"
-    path.write_text(json.dumps({"schema_version": 99, "filters": {"status": "failed"}}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"schema_version": 99, "filters": {"status": "failed"}}),
+        encoding="utf-8",
+    )
 
     assert ui_state.load_state(path) == ui_state.UiState()
     assert "schema version 99" in caplog.text
@@ -59,7 +64,10 @@ def test_newer_schema_gives_defaults(tmp_path, caplog):
 def test_invalid_filter_values_dropped(tmp_path):
     """Unknown statuses and presets fall back to "any"."""
     path = tmp_path / "state.json"
-    document = {"schema_version": 1, "filters": {"status": "exploded", "time_preset": "yesterday", "flow_id": 7}}
+    document = {
+        "schema_version": 1,
+        "filters": {"status": "exploded", "time_preset": "yesterday", "flow_id": 7},
+    }
     path.write_text(json.dumps(document), encoding="utf-8")
 
     assert ui_state.load_state(path).filters == FilterState()

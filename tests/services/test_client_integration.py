@@ -270,6 +270,8 @@ async def in_process_server(tmp_path: Path, *, heartbeat_interval: float):
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [listener]}, daemon=True
     )
+    # The server wraps sys.stdout and sys.stderr to capture job output.
+    saved_streams = sys.stdout, sys.stderr
     thread.start()
     loop = asyncio.get_running_loop()
     try:
@@ -281,6 +283,7 @@ async def in_process_server(tmp_path: Path, *, heartbeat_interval: float):
         server.should_exit = True
         await loop.run_in_executor(None, thread.join, 15.0)
         listener.close()
+        sys.stdout, sys.stderr = saved_streams
 
 
 def test_stream_answers_server_heartbeats(run, tmp_path):

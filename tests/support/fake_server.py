@@ -72,11 +72,12 @@ def _error(status: int, code: str, message: str, details: Any = None) -> httpx.R
 
 @dataclass
 class FakeServer:
-    """Jobs and flows held in memory, answering like the embedded server.
+    """Jobs and flows kept in memory, served like the embedded server's API.
 
     Attributes:
         list_gate: When set to an unset event, ``GET /jobs`` waits for it.
         job_requests: Query parameters of every ``GET /jobs``, in order.
+        detail_requests: Job id of every ``GET /jobs/{job_id}``, in order.
     """
 
     flows: list[dict[str, Any]] = field(default_factory=lambda: [DEMO_FLOW, OTHER_FLOW])
@@ -84,6 +85,7 @@ class FakeServer:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     list_gate: asyncio.Event | None = None
     job_requests: list[dict[str, str]] = field(default_factory=list)
+    detail_requests: list[str] = field(default_factory=list)
     submitted: list[dict[str, Any]] = field(default_factory=list)
     _counter: itertools.count = field(default_factory=itertools.count)
 
@@ -112,7 +114,9 @@ class FakeServer:
             "status": status,
             "created_at": iso(created),
             "started_at": iso(created),
-            "completed_at": iso(created + timedelta(seconds=1)) if status != "running" else None,
+            "completed_at": iso(created + timedelta(seconds=1))
+            if status != "running"
+            else None,
             "duration_ms": 1000.0 if status != "running" else None,
             "error": None,
             "metadata": {},
@@ -138,7 +142,10 @@ class FakeServer:
         if request.method == "GET" and not parts:
             return httpx.Response(200, json=self._discovery())
         if parts == ["flows"]:
-            return httpx.Response(200, json={"flows": self.flows, "total": len(self.flows), "load_errors": []})
+            return httpx.Response(
+                200,
+                json={"flows": self.flows, "total": len(self.flows), "load_errors": []},
+            )
         if parts == ["jobs"] and request.method == "GET":
             return await self._list_jobs(request)
         if parts == ["jobs"] and request.method == "POST":
@@ -196,15 +203,28 @@ class FakeServer:
         if job is None:
             return _error(404, "JOB_NOT_FOUND", f"Job '{job_id}' not found")
         if method == "GET" and not rest:
+            self.detail_requests.append(job_id)
             return httpx.Response(200, json=job)
         if method == "GET" and rest == ["trace"]:
             return httpx.Response(200, json=self._trace(job))
         if method == "GET" and rest == ["output"]:
             output = f"processed {job['params']}\n"
-            return httpx.Response(200, json={"job_id": job_id, "output": output, "is_complete": True, "truncated": False})
+            return httpx.Response(
+                200,
+                json={
+                    "job_id": job_id,
+                    "output": output,
+                    "is_complete": True,
+                    "truncated": False,
+                },
+            )
         if method == "POST" and rest == ["cancel"]:
             if job["status"] in ("completed", "failed", "cancelled"):
-                return _error(409, "JOB_NOT_CANCELLABLE", f"Job '{job_id}' already {job['status']}")
+                return _error(
+                    409,
+                    "JOB_NOT_CANCELLABLE",
+                    f"Job '{job_id}' already {job['status']}",
+                )
             job["status"] = "cancelled"
             return httpx.Response(200, json=job)
         return _error(404, "NOT_FOUND", "No such job route")
@@ -213,22 +233,60 @@ class FakeServer:
     def _trace(job: dict[str, Any]) -> dict[str, Any]:
         started = datetime.fromisoformat(job["started_at"])
         entries = [
-            {"timestamp": iso(started), "routine_id": "reader", "action": "routine_started", "details": {}},
-            {"timestamp": iso(started + timedelta(milliseconds=250)), "routine_id": "reader", "action": "routine_completed", "details": {"duration_ms": 250}},
+            {
+                "timestamp": iso(started),
+                "routine_id": "reader",
+                "action": "routine_started",
+                "details": {},
+            },
+            {
+                "timestamp": iso(started + timedelta(milliseconds=250)),
+                "routine_id": "reader",
+                "action": "routine_completed",
+                "details": {"duration_ms": 250},
+            },
         ]
-        return {"job_id": job["job_id"], "trace_log": entries, "total_entries": len(entries)}
+        return {
+            "job_id": job["job_id"],
+            "trace_log": entries,
+            "total_entries": len(entries),
+        }
 
     def _submit(self, body: dict[str, Any]) -> httpx.Response:
-        flow = next((flow for flow in self.flows if flow["flow_id"] == body.get("flow_id")), None)
+        flow = next(
+            (flow for flow in self.flows if flow["flow_id"] == body.get("flow_id")),
+            None,
+        )
         if flow is None:
-            return _error(404, "FLOW_NOT_FOUND", f"Flow '{body.get('flow_id')}' not found")
+            return _error(
+                404, "FLOW_NOT_FOUND", f"Flow '{body.get('flow_id')}' not found"
+            )
         routine = flow["routines"].get(body.get("routine_id"))
         if routine is None:
-            return _error(404, "ROUTINE_NOT_FOUND", f"Routine '{body.get('routine_id')}' not found")
+            return _error(
+                404,
+                "ROUTINE_NOT_FOUND",
+                f"Routine '{body.get('routine_id')}' not found",
+            )
         if body.get("slot_name") not in routine["slots"]:
-            return _error(404, "SLOT_NOT_FOUND", f"Slot '{body.get('slot_name')}' not found")
+            return _error(
+                404, "SLOT_NOT_FOUND", f"Slot '{body.get('slot_name')}' not found"
+            )
         if body.get("data", {}).get("reject"):
-            return _error(422, "VALIDATION_ERROR", "Invalid job data", {"errors": [{"loc": ["body", "data", "reject"], "msg": "rejected by the test", "type": "value_error"}]})
+            return _error(
+                422,
+                "VALIDATION_ERROR",
+                "Invalid job data",
+                {
+                    "errors": [
+                        {
+                            "loc": ["body", "data", "reject"],
+                            "msg": "rejected by the test",
+                            "type": "value_error",
+                        }
+                    ]
+                },
+            )
 
         self.submitted.append(body)
         created = START + timedelta(days=1, seconds=len(self.submitted))

@@ -118,7 +118,11 @@ def test_selection_emits_job_id(panel, store, qtbot):
     fill(store, 5)
 
     with qtbot.waitSignal(panel.job_selected) as blocker:
-        qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=panel.table.visualRect(panel.table.model().index(2, 1)).center())
+        qtbot.mouseClick(
+            panel.table.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=panel.table.visualRect(panel.table.model().index(2, 1)).center(),
+        )
 
     assert blocker.args == ["job-0003"]
 
@@ -159,7 +163,7 @@ def test_scrolling_loads_next_page(fake_server, api, qloop, qtbot, run_async):
 
 
 def test_footer_shows_total_and_empty_state(panel, store):
-    """The footer counts jobs and an empty result says so."""
+    """The footer counts jobs and an empty result shows a placeholder."""
     fill(store, 0)
 
     assert panel._count_label.text() == "0 jobs"
