@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -112,10 +113,12 @@ async def run(args: argparse.Namespace) -> int:
         await closed.wait()
     finally:
         signals.close()
+        started = time.monotonic()
         if not startup.done():
             startup.cancel()
         await asyncio.gather(startup, return_exceptions=True)
         await app.shutdown()
+        logger.info("Shut down in %.0f ms", (time.monotonic() - started) * 1000)
     return 0
 
 

@@ -265,7 +265,9 @@ class JobsPanel(QWidget):
         viewport = self.table.viewport()
         origin = viewport.mapTo(self, QPoint(0, 0))
         button = self._new_jobs_button
-        button.move(origin.x() + (viewport.width() - button.width()) // 2, origin.y() + 8)
+        button.move(
+            origin.x() + (viewport.width() - button.width()) // 2, origin.y() + 8
+        )
         self._empty_label.setGeometry(QRect(origin, viewport.size()))
         self._empty_label.raise_()
         button.raise_()

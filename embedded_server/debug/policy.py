@@ -127,6 +127,10 @@ class SandboxObject:
     __slots__ = ()
     display_type = "object"
 
+    def describe(self) -> str:
+        """Return the text that previews and str() show for this object."""
+        return f"<{self.display_type} object>"
+
 
 def is_a(value: Any, classes: type | tuple[type, ...]) -> bool:
     """Return isinstance(value, classes) without consulting ``value.__class__``."""

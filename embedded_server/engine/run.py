@@ -17,10 +17,11 @@ from embedded_server.debug.frames import EVENT, Frame
 from embedded_server.debug.session import DebugState
 from embedded_server.engine.catalog import FlowSpec
 from embedded_server.engine.context import RuntimeFacade, TrackedJobContext
-from embedded_server.store.records import TERMINAL_STATUSES, JobRecord
+from embedded_server.store.records import TERMINAL_STATUSES, JobRecord, brief
 
 if TYPE_CHECKING:
     from embedded_server.engine.scheduler import Engine
+    from embedded_server.engine.timers import TimerHandle
 
 # Output lines published live as log_message events, per job; the full text is
 # kept in the job's output either way.
@@ -145,7 +146,11 @@ class JobRun:
         self.record_trace(
             routine_id,
             "event_emitted",
-            {"event": task.event.name, "targets": [f"{r}.{s}" for r, s in targets]},
+            {
+                "event": task.event.name,
+                "targets": [f"{r}.{s}" for r, s in targets],
+                "data": brief(data),
+            },
             publish="event_emitted",
         )
         with self.lock:
@@ -199,11 +204,13 @@ class JobRun:
             self._live_lines += 1
             self.engine.publish("log_message", self, {"message": text.rstrip("\n")})
 
-    def schedule_reactivation(self, delay: float, routine_id: str) -> None:
+    def schedule_reactivation(self, delay: float, routine_id: str) -> TimerHandle:
         with self.lock:
             self.pending_timers += 1
-        self.engine.timers.schedule(
-            delay, lambda: self.engine.timer_fired(self, Reactivate(routine_id))
+        return self.engine.timers.schedule(
+            delay,
+            lambda: self.engine.timer_fired(self, Reactivate(routine_id)),
+            on_cancel=lambda: self.engine.timer_cancelled(self),
         )
 
     # -- output ------------------------------------------------------------

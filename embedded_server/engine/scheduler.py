@@ -192,6 +192,16 @@ class Engine:
         run.debug.number(frame)
         return debugger.check(run, frame, setter, blocking=blocking)
 
+    def timer_cancelled(self, run: JobRun) -> None:
+        """Account for a cancelled timer; a job with nothing else left completes."""
+        with run.lock:
+            run.pending_timers -= 1
+            idle = not run.queue and not run.scheduled and run.pending_timers == 0
+            if run.terminal or run.debug.pause is not None:
+                return
+        if idle:
+            self._finish(run, "completed", None)
+
     def timer_fired(self, run: JobRun, item: WorkItem) -> None:
         with run.lock:
             run.pending_timers -= 1

@@ -273,12 +273,15 @@ class EventBus:
             await self._wait_saved()
             return
 
+        # The writer may store more during the read, so the range read is
+        # fixed here, not taken from _saved_seq after the await.
+        last_seq = self._saved_seq
         subscription = subscriber.subscription
         oldest, rows = await self._loop.run_in_executor(
             self._reader_pool,
             self._store.read,
             next_seq,
-            self._saved_seq,
+            last_seq,
             subscription,
             REPLAY_CHUNK,
         )
@@ -290,7 +293,7 @@ class EventBus:
         for record in rows:
             subscriber.replay(record)
         subscriber.next_seq = (
-            rows[-1][0] + 1 if len(rows) == REPLAY_CHUNK else self._saved_seq + 1
+            rows[-1][0] + 1 if len(rows) == REPLAY_CHUNK else last_seq + 1
         )
 
     def _report_pruned(self, subscriber: Subscriber, oldest_stored: int | None) -> None:

@@ -40,6 +40,17 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=repr, separators=(",", ":"))
 
 
+def brief(value: Any, limit: int = 500) -> str:
+    """Return ``value`` as JSON text cut to ``limit`` characters, for traces and events."""
+    try:
+        text = dumps(value)
+    except (ValueError, RecursionError):
+        text = f"<{type(value).__name__} that cannot be shown as JSON>"
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text)} characters)"
+    return text
+
+
 @dataclass
 class JobRecord:
     """One job: what started it, where it stands and what it produced."""

@@ -271,6 +271,53 @@ async def test_replay_reads_sqlite_beyond_memory(make_bus):
     assert [m["seq"] for m in messages] == list(range(6, 3_001))
 
 
+async def test_replay_survives_writer_progress_during_read(make_bus):
+    """Replay from SQLite skips nothing when the writer stores more while it reads."""
+    bus = await make_bus(memory_events=10)
+    bus.publish("log_message", "job-1", "flow-a", {})
+    await bus.wait_stored(1)
+
+    # Hold the writer back until a replay read is under way, then let it store
+    # everything before that read returns.
+    writer_released = threading.Event()
+    all_stored = threading.Event()
+    store, writer = bus._store, bus._writer
+    original_insert, original_read, original_saved = (
+        store.insert,
+        store.read,
+        writer._on_saved,
+    )
+
+    def held_insert(records):
+        writer_released.wait(TIMEOUT)
+        original_insert(records)
+
+    def read_while_writer_runs(*args):
+        result = original_read(*args)
+        writer_released.set()
+        all_stored.wait(TIMEOUT)
+        return result
+
+    def note_saved(seq):
+        original_saved(seq)
+        if seq == 100:
+            all_stored.set()
+
+    store.insert, store.read, writer._on_saved = (
+        held_insert,
+        read_while_writer_runs,
+        note_saved,
+    )
+    for index in range(99):
+        bus.publish("log_message", "job-1", "flow-a", {"index": index})
+    subscriber = bus.open_subscriber(after_seq=0)
+
+    messages = await take(subscriber, 100)
+
+    assert all_stored.is_set()
+    assert [m["seq"] for m in messages] == list(range(1, 101))
+
+
 async def test_replay_applies_filter_to_stored_events(make_bus):
     bus = await make_bus(memory_events=10)
     for index in range(300):

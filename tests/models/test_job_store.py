@@ -231,7 +231,15 @@ def test_row_index_tracks_mixed_inserts(store):
     store.upsert(make_job(19))
     store.upsert(make_job(23))
 
-    expected = ["job-023", "job-022", "job-021", "job-020", "job-019", "job-018", "job-016"]
+    expected = [
+        "job-023",
+        "job-022",
+        "job-021",
+        "job-020",
+        "job-019",
+        "job-018",
+        "job-016",
+    ]
     assert [row.job.job_id for row in store] == expected
     for index, job_id in enumerate(expected):
         assert store.index_of(job_id) == index

@@ -134,7 +134,7 @@ class Recheck:
 
     def __init__(self) -> None:
         self._fires_at: float | None = None
-        self._handle: Any = None
+        self._handles: list[Any] = []
 
     def schedule(self, deadline: float) -> None:
         """Make sure the policy runs again no later than ``deadline`` (a :func:`now` value).
@@ -149,20 +149,21 @@ class Recheck:
             return
 
         delay = max(deadline - current, 0.0) + TIMER_SLACK
-        self._handle = _timers().call_later(delay, _current_routine_id())
+        self._handles.append(_timers().call_later(delay, _current_routine_id()))
         self._fires_at = current + delay
 
     def cancel(self) -> None:
-        """Cancel the pending timer if the engine's handle supports it.
+        """Cancel the scheduled timers whose engine handles support it.
 
         NOTE: ``call_later`` promises no return value. Without a handle that
-        has ``cancel()``, the timer still fires, the policy finds nothing due
+        has ``cancel()``, a timer still fires, the policy finds nothing due
         and returns False, and the job completes only after that.
         """
-        cancel = getattr(self._handle, "cancel", None)
-        if callable(cancel):
-            cancel()
-        self._handle = None
+        for handle in self._handles:
+            cancel = getattr(handle, "cancel", None)
+            if callable(cancel):
+                cancel()
+        self._handles.clear()
         self._fires_at = None
 
 
