@@ -45,6 +45,14 @@ class JobRow:
         )
 
 
+_PROGRESS = {"pending": 0, "running": 1, "paused": 1}
+
+
+def _progress(status: str) -> int:
+    """Rank a status by how far a job has come; ended jobs rank highest."""
+    return _PROGRESS.get(status, 2)
+
+
 def _sort_key(job: JobSummary) -> tuple[datetime, str]:
     """Key of the server's order, newest first when sorted descending."""
     return (job.created_at or _OLDEST, job.job_id)
@@ -66,7 +74,7 @@ class JobStore(QObject):
         row_changed(int): A row now contains a newer state of its job.
         total_changed(int): Number of matching jobs on the server.
         loading_changed(bool): Whether a page request is in flight.
-        fetch_more_requested: A view asks for the next page.
+        fetch_more_requested: A view requested the next page.
     """
 
     about_to_reset = Signal()
@@ -205,12 +213,18 @@ class JobStore(QObject):
         """Apply a live update of ``job``; return its row index, if shown.
 
         A loaded job is updated in place, even when it no longer matches the
-        filter, so rows never vanish under the user's pointer. An unloaded job
+        filter, so rows never vanish under the user's pointer. An update that
+        would move a job back (an ended job to running) is ignored. An unloaded job
         that matches is inserted where the server's order puts it, unless that
         place lies past the loaded pages.
         """
         index = self.index_of(job.job_id)
         if index is not None:
+            if _progress(job.status) < _progress(self._rows[index].job.status):
+                # A REST response sent before the latest event, such as the
+                # submit response of a job that finished at once, is stale.
+                logger.debug("Ignoring an older state of job %s", job.job_id)
+                return index
             self._rows[index] = JobRow.from_job(job)
             self.row_changed.emit(index)
             return index

@@ -35,7 +35,9 @@ class ConditionError(Exception):
 
 
 def _sandbox() -> Any:
-    from embedded_server.debug import sandbox
+    # Imported on first use: the sandbox package imports this package's
+    # neighbours, and the server must start even before any breakpoint exists.
+    import embedded_server.debug as sandbox
 
     return sandbox
 
@@ -65,7 +67,7 @@ def validate_hit_condition(text: str) -> None:
 
 
 def validate_template(text: str) -> None:
-    _sandbox().check_template(text)
+    _sandbox().compile_template(text)
 
 
 def check(text: str, names: dict[str, Any], *, timeout: float) -> bool:
@@ -77,7 +79,8 @@ def check(text: str, names: dict[str, Any], *, timeout: float) -> bool:
 
 
 def hit_matches(text: str, hit_count: int) -> bool:
-    return _compiled("hit", text).matches(hit_count)
+    hit = _compiled("hit", text)
+    return hit is None or hit.matches(hit_count)
 
 
 def render(template: str, names: dict[str, Any]) -> str:
@@ -85,7 +88,9 @@ def render(template: str, names: dict[str, Any]) -> str:
 
 
 def preview(value: Any) -> dict[str, Any]:
-    return _sandbox().preview(value)
+    from embedded_server.debug.preview import preview as bounded_preview
+
+    return bounded_preview(value)
 
 
 def evaluate(expression: str, names: dict[str, Any], timeout: float) -> dict[str, Any]:

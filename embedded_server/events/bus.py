@@ -116,9 +116,10 @@ class EventBus:
     ) -> int:
         """Number an event, queue it for subscribers and storage, and return its seq.
 
-        Never blocks on I/O or on the event loop: it only takes a lock that
-        other publishers and the fan-out hold for a few microseconds. Values
-        that JSON cannot encode are sent as their ``str()``.
+        Never blocks on I/O or on the event loop. The only lock it takes is
+        held just long enough to number and append a record, or to swap the
+        pending list. Values that JSON cannot encode are sent as their
+        ``str()``.
         """
         job_id = None if job_id is None else str(job_id)
         flow_id = None if flow_id is None else str(flow_id)

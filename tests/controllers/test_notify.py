@@ -41,7 +41,7 @@ def test_describe_validation_error_lists_problems():
 
 
 def test_describe_auth_and_rate_limit_suggest_next_step():
-    """Auth and rate-limit errors say what to do next."""
+    """Auth and rate-limit errors suggest a next step."""
     assert (
         notify.describe(ApiError(401, "UNAUTHORIZED", "Missing API key"))
         == "Missing API key. Check the API key"

@@ -134,7 +134,7 @@ def step_and_wait(debug_server, http, job_id, command):
     return pause_point(http, job_id) if run.debug.pause else None
 
 
-def test_step_over_skips_emits_and_step_out_skips_routine(debug_server, http):
+def test_step_over_and_out_skip_emits_and_routines(debug_server, http):
     add_breakpoint(http, **SOURCE_IN)
     job_id = submit(http, {"value": 2})["job_id"]
     wait_paused(debug_server, job_id)
@@ -143,16 +143,24 @@ def test_step_over_skips_emits_and_step_out_skips_routine(debug_server, http):
     after_second_over = step_and_wait(debug_server, http, job_id, "step-over")
     after_out = step_and_wait(debug_server, http, job_id, "step-out")
     after_into = step_and_wait(debug_server, http, job_id, "step-into")
-    after_out_of_emit = step_and_wait(debug_server, http, job_id, "step-into")
-    final = step_and_wait(debug_server, http, job_id, "step-out")
+    final = step_and_wait(debug_server, http, job_id, "step-into")
 
     assert after_over == ("routine", "source", None)
     assert after_second_over == ("slot", "middle", "input")
     assert after_out == ("slot", "sink", "input")
     assert after_into == ("routine", "sink", None)
-    assert after_out_of_emit is None
     assert final is None
     assert wait_done(http, job_id)["status"] == "completed"
+
+
+def test_step_out_of_emit_stops_after_logic(debug_server, http):
+    add_breakpoint(http, kind="event", routine_id="source", event_name="output")
+    job_id = submit(http, {"value": 2})["job_id"]
+    wait_paused(debug_server, job_id)
+
+    after_out = step_and_wait(debug_server, http, job_id, "step-out")
+
+    assert after_out == ("slot", "middle", "input")
 
 
 def test_call_stack_is_the_causal_chain(debug_server, http):

@@ -243,3 +243,14 @@ def test_row_index_tracks_mixed_inserts(store):
     assert [row.job.job_id for row in store] == expected
     for index, job_id in enumerate(expected):
         assert store.index_of(job_id) == index
+
+
+def test_stale_update_does_not_regress_status(store):
+    """A late "running" answer does not undo a job's completion."""
+    generation = store.reset(JobQuery())
+    store.add_page(generation, make_page([], total=0))
+    store.upsert(make_job(1, status="completed"))
+
+    store.upsert(make_job(1, status="running"))
+
+    assert store.row(0).job.status == "completed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import socket
@@ -250,68 +249,63 @@ class _ThreadedServer(uvicorn.Server):
         self.ready.set()
 
 
-@contextlib.asynccontextmanager
-async def in_process_server(tmp_path: Path, *, heartbeat_interval: float):
-    """Run the embedded server's app in this process with a short heartbeat."""
+@pytest.fixture
+def fast_heartbeat_server(tmp_path) -> Iterator[str]:
+    """Run the embedded server's app in a thread with a 0.1 s heartbeat; yield its URL.
+
+    The thread starts and stops outside the Qt event loop, so the waits here
+    block only the test.
+    """
     from embedded_server.app import create_app
     from embedded_server.settings import Settings
 
     settings = Settings(
-        db_path=tmp_path / "history.db",
-        api_key=API_KEY,
-        heartbeat_interval=heartbeat_interval,
+        db_path=tmp_path / "history.db", api_key=API_KEY, heartbeat_interval=0.1
     )
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = _ThreadedServer(
-        uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
-    )
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    server = _ThreadedServer(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [listener]}, daemon=True
     )
     # The server wraps sys.stdout and sys.stderr to capture job output.
     saved_streams = sys.stdout, sys.stderr
     thread.start()
-    loop = asyncio.get_running_loop()
     try:
-        assert await loop.run_in_executor(None, server.ready.wait, 15.0), (
-            "server did not start"
-        )
+        assert server.ready.wait(15.0), "the in-process server did not start"
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await loop.run_in_executor(None, thread.join, 15.0)
+        thread.join(15.0)
         listener.close()
         sys.stdout, sys.stderr = saved_streams
 
 
-def test_stream_answers_server_heartbeats(run, tmp_path):
+def test_stream_answers_server_heartbeats(run, fast_heartbeat_server):
     # The server drops a client that sends nothing for three heartbeat
     # intervals (0.3 s here), so staying connected for 2 s shows the pongs work.
     async def scenario():
-        async with in_process_server(tmp_path, heartbeat_interval=0.1) as url:
-            changes = Changes()
-            stream = EventStream(url, API_KEY, heartbeat_timeout=1.0)
-            recorder = Recorder(stream, changes)
-            stream.start()
-            try:
+        changes = Changes()
+        stream = EventStream(fast_heartbeat_server, API_KEY, heartbeat_timeout=1.0)
+        recorder = Recorder(stream, changes)
+        stream.start()
+        try:
+            await changes.wait_for(lambda: recorder.state is ConnectionState.CONNECTED)
+            connected_at = stream.status.last_message_at
+            with pytest.raises(TimeoutError):
                 await changes.wait_for(
-                    lambda: recorder.state is ConnectionState.CONNECTED
+                    lambda: recorder.state is not ConnectionState.CONNECTED,
+                    timeout=2.0,
                 )
-                connected_at = stream.status.last_message_at
-                with pytest.raises(TimeoutError):
-                    await changes.wait_for(
-                        lambda: recorder.state is not ConnectionState.CONNECTED,
-                        timeout=2.0,
-                    )
-                return (
-                    list(recorder.statuses),
-                    connected_at,
-                    stream.status.last_message_at,
-                )
-            finally:
-                await stream.stop()
+            return (
+                list(recorder.statuses),
+                connected_at,
+                stream.status.last_message_at,
+            )
+        finally:
+            await stream.stop()
 
     statuses, connected_at, last_message_at = run(scenario(), timeout=40.0)
     assert [status.state for status in statuses][:2] == [

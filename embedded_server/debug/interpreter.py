@@ -1,0 +1,288 @@
+"""The tree-walking interpreter that evaluates a checked expression.
+
+No Python ``eval`` or compiled bytecode runs user text: every syntax node is
+interpreted here, so every attribute read, call and loop passes through
+the sandbox's rules and checks the deadline.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Iterator, Mapping
+from itertools import islice
+from typing import Any
+
+from embedded_server.debug import formatting, functions, limits, methods, policy
+from embedded_server.debug.context import EvaluationContext, SandboxIterator
+
+_BINARY = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Pow: operator.pow, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+    ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.BitAnd: operator.and_,
+    ast.MatMult: operator.matmul,
+}  # fmt: skip
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
+_COMPARE = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+    ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Is: operator.is_, ast.IsNot: operator.is_not,
+}  # fmt: skip
+_UNSET = object()
+
+
+class _Scope:
+    """Variables bound by a comprehension's ``for`` clauses."""
+
+    __slots__ = ("variables", "parent")
+
+    def __init__(self, variables: dict[str, Any], parent: _Scope | None) -> None:
+        self.variables = variables
+        self.parent = parent
+
+
+class Interpreter:
+    """Evaluate one checked syntax tree against a mapping of names."""
+
+    def __init__(self, names: Mapping[str, Any], ctx: EvaluationContext) -> None:
+        self._names = names
+        self._ctx = ctx
+        self._scope: _Scope | None = None
+
+    def evaluate(self, node: ast.AST) -> Any:
+        """Evaluate node; record it as the error position if it raises first."""
+        self._ctx.tick()
+        try:
+            return _HANDLERS[type(node)](self, node)
+        except Exception:
+            if self._ctx.error_node is None:
+                self._ctx.error_node = node
+            raise
+
+    def _evaluate_in(self, scope: _Scope | None, node: ast.AST) -> Any:
+        saved, self._scope = self._scope, scope
+        try:
+            return self.evaluate(node)
+        finally:
+            self._scope = saved
+
+    # -- leaves ---------------------------------------------------------
+
+    def _constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def _name(self, node: ast.Name) -> Any:
+        name = node.id
+        scope = self._scope
+        while scope is not None:
+            if name in scope.variables:
+                return scope.variables[name]
+            scope = scope.parent
+        if name in self._names:
+            return self._names[name]
+        builtin = functions.BUILTINS.get(name)
+        if builtin is None:
+            raise NameError(f"name '{name}' is not defined")
+        return builtin
+
+    # -- access ---------------------------------------------------------
+
+    def _attribute(self, node: ast.Attribute) -> Any:
+        value = self.evaluate(node.value)
+        return policy.read_attribute(value, node.attr, methods.BoundMethod)
+
+    def _subscript(self, node: ast.Subscript) -> Any:
+        container = self.evaluate(node.value)
+        key = self.evaluate(node.slice)
+        if policy.is_a(container, policy.SandboxObject):
+            raise TypeError(f"'{policy.type_name(container)}' object is not subscriptable")
+        base = policy.plain_base(container)
+        if type(key) is slice and base in (str, bytes, list, tuple):
+            count = len(range(*key.indices(base.__len__(container))))
+            size = count if base in (str, bytes) else count * limits.ITEM_SIZE
+            self._ctx.charge(size, "the slice")
+        return container[key]
+
+    def _slice(self, node: ast.Slice) -> slice:
+        parts = (node.lower, node.upper, node.step)
+        return slice(*(None if part is None else self.evaluate(part) for part in parts))
+
+    def _call(self, node: ast.Call) -> Any:
+        function = self.evaluate(node.func)
+        args = tuple(self.evaluate(argument) for argument in node.args)
+        kwargs = {keyword.arg: self.evaluate(keyword.value) for keyword in node.keywords}
+        if not policy.is_a(function, (functions.BuiltinFunction, methods.BoundMethod)):
+            raise TypeError(
+                f"'{policy.type_name(function)}' object is not callable in expressions"
+            )
+        return function.call(self._ctx, args, kwargs)
+
+    # -- operators ------------------------------------------------------
+
+    def _binary(self, node: ast.BinOp) -> Any:
+        left = self.evaluate(node.left)
+        right = self.evaluate(node.right)
+        operation = type(node.op)
+        limits.guard_binary(operation, left, right, self._ctx)
+        return _BINARY[operation](left, right)
+
+    def _unary(self, node: ast.UnaryOp) -> Any:
+        operand = self.evaluate(node.operand)
+        if type(node.op) is ast.Not:
+            return not operand
+        return _UNARY[type(node.op)](operand)
+
+    def _boolean(self, node: ast.BoolOp) -> Any:
+        stop_when = type(node.op) is ast.Or
+        value = None
+        for operand in node.values:
+            value = self.evaluate(operand)
+            if bool(value) is stop_when:
+                return value
+        return value
+
+    def _compare(self, node: ast.Compare) -> Any:
+        left = self.evaluate(node.left)
+        result: Any = True
+        for operation, comparator in zip(node.ops, node.comparators):
+            right = self.evaluate(comparator)
+            result = self._compare_pair(type(operation), left, right)
+            if not result:
+                return result
+            left = right
+        return result
+
+    def _compare_pair(self, operation: type[ast.cmpop], left: Any, right: Any) -> Any:
+        if operation is ast.In:
+            return functions.contains(self._ctx, right, left)
+        if operation is ast.NotIn:
+            return not functions.contains(self._ctx, right, left)
+        return _COMPARE[operation](left, right)
+
+    def _if_expression(self, node: ast.IfExp) -> Any:
+        if self.evaluate(node.test):
+            return self.evaluate(node.body)
+        return self.evaluate(node.orelse)
+
+    # -- displays and comprehensions ------------------------------------
+
+    def _list(self, node: ast.List) -> list:
+        self._ctx.charge(len(node.elts) * limits.ITEM_SIZE, "the list")
+        return [self.evaluate(element) for element in node.elts]
+
+    def _tuple(self, node: ast.Tuple) -> tuple:
+        self._ctx.charge(len(node.elts) * limits.ITEM_SIZE, "the tuple")
+        return tuple(self.evaluate(element) for element in node.elts)
+
+    def _set(self, node: ast.Set) -> set:
+        self._ctx.charge(len(node.elts) * limits.ENTRY_SIZE, "the set")
+        return {self.evaluate(element) for element in node.elts}
+
+    def _dict(self, node: ast.Dict) -> dict:
+        self._ctx.charge(len(node.keys) * limits.ENTRY_SIZE, "the dict")
+        return {self.evaluate(key): self.evaluate(value) for key, value in zip(node.keys, node.values)}
+
+    def _list_comprehension(self, node: ast.ListComp) -> list:
+        result = []
+        for scope in self._loops(node.generators, self._scope):
+            self._ctx.charge(limits.ITEM_SIZE, "the list comprehension")
+            result.append(self._evaluate_in(scope, node.elt))
+        return result
+
+    def _set_comprehension(self, node: ast.SetComp) -> set:
+        result = set()
+        for scope in self._loops(node.generators, self._scope):
+            self._ctx.charge(limits.ENTRY_SIZE, "the set comprehension")
+            result.add(self._evaluate_in(scope, node.elt))
+        return result
+
+    def _dict_comprehension(self, node: ast.DictComp) -> dict:
+        result = {}
+        for scope in self._loops(node.generators, self._scope):
+            self._ctx.charge(limits.ENTRY_SIZE, "the dict comprehension")
+            key = self._evaluate_in(scope, node.key)
+            result[key] = self._evaluate_in(scope, node.value)
+        return result
+
+    def _generator(self, node: ast.GeneratorExp) -> SandboxIterator:
+        # Python evaluates the first iterable when the generator is created.
+        first = self.evaluate(node.generators[0].iter)
+        return SandboxIterator(self._generate(node, self._scope, first))
+
+    def _generate(self, node: ast.GeneratorExp, outer: _Scope | None, first: Any) -> Iterator[Any]:
+        for scope in self._loops(node.generators, outer, first):
+            yield self._evaluate_in(scope, node.elt)
+
+    def _loops(
+        self, generators: list[ast.comprehension], outer: _Scope | None,
+        first: Any = _UNSET, index: int = 0,
+    ) -> Iterator[_Scope]:  # fmt: skip
+        """Yield one scope per combination of the comprehension's for clauses."""
+        clause = generators[index]
+        iterable = first if first is not _UNSET else self._evaluate_in(outer, clause.iter)
+        for item in self._ctx.iterate(iterable):
+            scope = _Scope(self._bind(clause.target, item), outer)
+            if not all(self._evaluate_in(scope, test) for test in clause.ifs):
+                continue
+            if index + 1 == len(generators):
+                yield scope
+            else:
+                yield from self._loops(generators, scope, _UNSET, index + 1)
+
+    def _bind(self, target: ast.expr, item: Any) -> dict[str, Any]:
+        if type(target) is ast.Name:
+            return {target.id: item}
+        expected = len(target.elts)
+        values = list(islice(self._ctx.iterate(item), expected + 1))
+        if len(values) > expected:
+            raise ValueError(f"too many values to unpack (expected {expected})")
+        if len(values) < expected:
+            raise ValueError(
+                f"not enough values to unpack (expected {expected}, got {len(values)})"
+            )
+        variables: dict[str, Any] = {}
+        for element, value in zip(target.elts, values):
+            variables.update(self._bind(element, value))
+        return variables
+
+    # -- f-strings ------------------------------------------------------
+
+    def _joined_string(self, node: ast.JoinedStr) -> str:
+        parts = [
+            part.value if type(part) is ast.Constant else self.evaluate(part)
+            for part in node.values
+        ]
+        return "".join(parts)
+
+    def _formatted_value(self, node: ast.FormattedValue) -> str:
+        value = self.evaluate(node.value)
+        spec = ""
+        if node.format_spec is not None:
+            spec = "".join(part.value for part in node.format_spec.values)
+        return formatting.format_field(self._ctx, value, node.conversion, spec)
+
+
+_HANDLERS = {
+    ast.Constant: Interpreter._constant,
+    ast.Name: Interpreter._name,
+    ast.Attribute: Interpreter._attribute,
+    ast.Subscript: Interpreter._subscript,
+    ast.Slice: Interpreter._slice,
+    ast.Call: Interpreter._call,
+    ast.BinOp: Interpreter._binary,
+    ast.UnaryOp: Interpreter._unary,
+    ast.BoolOp: Interpreter._boolean,
+    ast.Compare: Interpreter._compare,
+    ast.IfExp: Interpreter._if_expression,
+    ast.List: Interpreter._list,
+    ast.Tuple: Interpreter._tuple,
+    ast.Set: Interpreter._set,
+    ast.Dict: Interpreter._dict,
+    ast.ListComp: Interpreter._list_comprehension,
+    ast.SetComp: Interpreter._set_comprehension,
+    ast.DictComp: Interpreter._dict_comprehension,
+    ast.GeneratorExp: Interpreter._generator,
+    ast.JoinedStr: Interpreter._joined_string,
+    ast.FormattedValue: Interpreter._formatted_value,
+}
