@@ -162,6 +162,16 @@ class FilterBar(QWidget):
         finally:
             self._flow_box.blockSignals(False)
 
+    def set_time_filter_supported(self, supported: bool) -> None:
+        """Enable the time range, or disable it for servers that cannot filter by time."""
+        self._time_box.setEnabled(supported)
+        if supported:
+            self._time_box.setToolTip("Show the jobs created in a time range")
+            return
+        self._time_box.setToolTip("This server can't filter jobs by creation time")
+        if self._time_box.currentData() is not TimePreset.ANY:
+            self._time_box.setCurrentIndex(self._time_box.findData(TimePreset.ANY))
+
     def focus_first(self) -> None:
         """Move the keyboard focus to the first filter."""
         self._flow_box.setFocus(Qt.FocusReason.ShortcutFocusReason)

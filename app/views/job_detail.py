@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.controllers.job_detail import CANCELLABLE_STATUSES, JobDetailController
+from app.controllers.job_detail import JobDetailController
 from app.models import formatting
 from app.models.jobs_model import STATUS_COLORS
 from app.models.records import JobDetail, JobOutput
@@ -53,7 +53,10 @@ def _text_view(name: str) -> QPlainTextEdit:
 
 
 class JobDetailPanel(QWidget):
-    """Shows the job that a JobDetailController holds, and offers its actions.
+    """Shows the selected job of a JobDetailController and offers its actions.
+
+    The window enables the cancel and re-run buttons together with the
+    matching actions, so the buttons and the menu always agree.
 
     Signals:
         cancel_requested: The user asked to cancel the shown job.
@@ -219,8 +222,6 @@ class JobDetailPanel(QWidget):
         color = STATUS_COLORS.get(job.status)
         chip = f"<span style='color:{color.name()}'>●</span> " if color else ""
         self._title.setText(f"{chip}<b>{job.status}</b> &nbsp; {_escape(job.job_id)}")
-        self.cancel_button.setEnabled(job.status in CANCELLABLE_STATUSES)
-        self.rerun_button.setEnabled(bool(job.routine_id and job.slot_name))
 
     def _show_overview(self, job: JobDetail) -> None:
         entry = job.routine_id or ""

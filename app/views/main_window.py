@@ -137,8 +137,11 @@ class MainWindow(QMainWindow):
         self.jobs_panel.job_selected.connect(self._on_job_selected)
 
         # Detail pane
-        self.detail_panel.cancel_requested.connect(self.actions["cancel_job"].trigger)
-        self.detail_panel.rerun_requested.connect(self.actions["rerun_job"].trigger)
+        cancel, rerun = self.actions["cancel_job"], self.actions["rerun_job"]
+        self.detail_panel.cancel_requested.connect(cancel.trigger)
+        self.detail_panel.rerun_requested.connect(rerun.trigger)
+        cancel.enabledChanged.connect(self.detail_panel.cancel_button.setEnabled)
+        rerun.enabledChanged.connect(self.detail_panel.rerun_button.setEnabled)
 
         # Event log
         self.event_panel.event_types_changed.connect(self._on_event_types_changed)
@@ -283,6 +286,10 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_session_server_info_changed(self, info: ServerInfo) -> None:
         self.connection_indicator.set_server_info(info)
+        self.jobs_panel.filter_bar.set_time_filter_supported(
+            info.supports("time_filter")
+        )
+        self._update_actions()
         if self.session is not None:
             self.setWindowTitle(f"{APP_TITLE} — {self.session.api.base_url}")
 
@@ -293,7 +300,11 @@ class MainWindow(QMainWindow):
             self.actions[action_id].setEnabled(has_session)
         detail = self.session.job_detail if has_session else None
         job = detail.job if detail is not None else None
-        self.actions["cancel_job"].setEnabled(bool(detail and detail.can_cancel))
+        info = self.session.server_info if has_session else None
+        can_cancel = info is None or info.supports("cancel")
+        self.actions["cancel_job"].setEnabled(
+            bool(can_cancel and detail and detail.can_cancel)
+        )
         self.actions["rerun_job"].setEnabled(
             bool(job and job.routine_id and job.slot_name)
         )

@@ -37,6 +37,8 @@ class Debugger:
     # -- called by the scheduler ------------------------------------------
 
     def wants(self, run: JobRun) -> bool:
+        if run.ephemeral:
+            return False
         return run.debug.step is not None or self.breakpoints.has_any(run.flow.flow_id)
 
     def check(

@@ -79,6 +79,8 @@ class JobRun:
     flow: FlowSpec
     record: JobRecord
     routines: dict[str, Routine]
+    # A dry run: never stored in the history and never published as events.
+    ephemeral: bool = False
     worker_state: WorkerState = field(init=False)
     job_context: TrackedJobContext = field(init=False)
     queue: deque[WorkItem] = field(default_factory=deque)

@@ -156,6 +156,45 @@ class Engine:
         self.wake(run)
         return record
 
+    def run_throwaway(
+        self,
+        flow_id: str,
+        routine_id: str,
+        slot_name: str,
+        params: dict[str, Any],
+        *,
+        timeout: float,
+    ) -> tuple[JobRun, bool]:
+        """Run a job that is never stored or published, and wait for it.
+
+        Routines run for real, with their side effects. Returns the run and
+        whether it ended within ``timeout``; a run still going then is
+        cancelled. Blocks the calling thread.
+
+        Raises:
+            SubmitError: unknown flow, routine or slot.
+        """
+        flow = self._resolve(flow_id, routine_id, slot_name)
+        now = time.time()
+        record = JobRecord(
+            job_id=f"dry-run-{uuid.uuid4()}",
+            flow_id=flow_id,
+            worker_id="dry-run",
+            routine_id=routine_id,
+            slot_name=slot_name,
+            status="running",
+            created_at=now,
+            started_at=now,
+            params=params,
+        )
+        run = JobRun(self, flow, record, flow.instantiate(), ephemeral=True)
+        run.queue.append(Deliver(routine_id, slot_name, params, "external"))
+        self.wake(run)
+        finished = run.done.wait(timeout)
+        if not finished:
+            self._finish(run, "cancelled", f"Dry run timed out after {timeout:g} s")
+        return run, finished
+
     def active_run(self, job_id: str) -> JobRun | None:
         return self._active.get(job_id)
 
@@ -176,7 +215,8 @@ class Engine:
         return run.record
 
     def publish(self, type: str, run: JobRun, data: dict[str, Any]) -> None:
-        self.bus.publish(type, run.job_id, run.flow.flow_id, data)
+        if not run.ephemeral:
+            self.bus.publish(type, run.job_id, run.flow.flow_id, data)
 
     def debug_point(
         self, run: JobRun, frame: Frame, setter: Callable[[str, Any], None], *, blocking: bool
@@ -494,11 +534,13 @@ class Engine:
         record.data = dict(run.job_context.data)
         record.output, record.output_truncated = run.output_text()
         try:
-            self.jobs.finish(record, run.trace)
+            if not run.ephemeral:
+                self.jobs.finish(record, run.trace)
         finally:
             with self._active_lock:
                 self._active.pop(run.job_id, None)
-            self.workers.job_ended(record.worker_id, status)
+            if not run.ephemeral:
+                self.workers.job_ended(record.worker_id, status)
             run.done.set()
             run.notify_state()
         self.publish(f"job_{status}", run, {"job": record.summary()})

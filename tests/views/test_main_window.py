@@ -211,3 +211,46 @@ def test_new_job_dialog_submits_and_selects(fake_server, window, session, qtbot)
             and window.detail_panel.job.job_id == job_id
         )
     )
+
+
+def test_cancel_follows_job_state(fake_server, window, session, qtbot):
+    """Cancel is enabled for a running job, in the menu and in the pane."""
+    running = fake_server.add_job(status="running")
+    done = fake_server.add_job(status="completed")
+    cancel_button = window.detail_panel.cancel_button
+
+    window.jobs_panel.select_job(running["job_id"])
+    session.job_detail.select_job(running["job_id"])
+    qtbot.waitUntil(lambda: window.actions["cancel_job"].isEnabled())
+    assert cancel_button.isEnabled()
+
+    session.job_detail.select_job(done["job_id"])
+    qtbot.waitUntil(lambda: session.job_detail.job is not None)
+    assert not window.actions["cancel_job"].isEnabled()
+    assert not cancel_button.isEnabled()
+
+
+def test_cancel_from_pane_cancels_job(fake_server, window, session, qtbot):
+    """Clicking cancel in the pane cancels the job on the server."""
+    job = fake_server.add_job(status="running")
+    session.job_detail.select_job(job["job_id"])
+    qtbot.waitUntil(lambda: window.detail_panel.cancel_button.isEnabled())
+
+    qtbot.mouseClick(window.detail_panel.cancel_button, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: fake_server.jobs[job["job_id"]]["status"] == "cancelled")
+    qtbot.waitUntil(lambda: session.job_detail.job.status == "cancelled")
+    assert not window.detail_panel.cancel_button.isEnabled()
+
+
+def test_stock_server_disables_time_filter(make_window, session):
+    """A server without the time filter gets a disabled time range."""
+    from app.models.records import ServerInfo
+
+    window = make_window()
+    window.attach_session(session)
+    session.server_info_changed.emit(ServerInfo("routilux", "1.1.0", is_stock=True))
+
+    time_box = window.jobs_panel.filter_bar._time_box
+    assert not time_box.isEnabled()
+    assert "can't filter" in time_box.toolTip()
