@@ -107,6 +107,7 @@ class EventLogPanel(QWidget):
         table.setShowGrid(False)
         table.verticalHeader().setVisible(False)
         table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
         table.horizontalHeader().setStretchLastSection(True)
         return table
 

@@ -146,6 +146,7 @@ class JobDetailPanel(QWidget):
         view.setWordWrap(False)
         view.setShowGrid(False)
         view.verticalHeader().setVisible(False)
+        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
         view.horizontalHeader().setStretchLastSection(True)
         view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         return view

@@ -10,6 +10,7 @@ from typing import Any
 
 from embedded_server.debug import limits, policy
 from embedded_server.debug.errors import EvaluationTimeout, LimitError
+from embedded_server.debug.guard import CodeGuard
 
 # Plain types that iterate in C without running code of the value's class.
 _ITERABLE_PLAIN = (str, bytes, list, tuple, dict, set, frozenset)
@@ -17,18 +18,21 @@ _DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
 
 
 class SandboxIterator(policy.SandboxObject):
-    """A lazy generator expression; each step checks its evaluation's deadline."""
+    """A lazy generator expression; it runs only while its evaluation runs."""
 
-    __slots__ = ("_steps",)
+    __slots__ = ("_steps", "_ctx")
     display_type = "generator"
 
-    def __init__(self, steps: Iterator[Any]) -> None:
+    def __init__(self, steps: Iterator[Any], ctx: EvaluationContext) -> None:
         self._steps = steps
+        self._ctx = ctx
 
     def __iter__(self) -> SandboxIterator:
         return self
 
     def __next__(self) -> Any:
+        if not self._ctx.guard.active:
+            raise RuntimeError("a generator from an expression can run only during its evaluation")
         return next(self._steps)
 
 
@@ -44,9 +48,10 @@ class EvaluationContext:
         timeout: the time limit in seconds.
         allocated: estimated bytes created so far.
         error_node: the innermost syntax node that raised, once one has.
+        guard: the code guard, active while the expression runs.
     """
 
-    __slots__ = ("timeout", "deadline", "allocated", "error_node")
+    __slots__ = ("timeout", "deadline", "allocated", "error_node", "guard")
 
     def __init__(self, timeout: float) -> None:
         if not (isinstance(timeout, (int, float)) and math.isfinite(timeout)):
@@ -60,11 +65,17 @@ class EvaluationContext:
         self.deadline = time.monotonic() + self.timeout
         self.allocated = 0
         self.error_node: ast.AST | None = None
+        self.guard = CodeGuard()
 
     def tick(self) -> None:
-        """Raise EvaluationTimeout once the deadline has passed."""
+        """Raise EvaluationTimeout once the deadline has passed.
+
+        Also raises SandboxViolation if the code guard is no longer installed.
+        """
         if time.monotonic() > self.deadline:
             raise EvaluationTimeout(self.timeout)
+        if self.guard.active:
+            self.guard.check()
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()

@@ -60,3 +60,12 @@ class LimitError(Exception):
     Raised inside the evaluator before the costly work starts; the
     evaluation reports it as ``LimitError: ...``.
     """
+
+
+class SandboxViolation(Exception):
+    """An evaluation tried to run Python code that the sandbox does not allow.
+
+    Raised by the code guard when an operator or built-in would call a
+    special method (``__eq__``, ``__len__``, ...) defined in Python by a
+    user class.
+    """

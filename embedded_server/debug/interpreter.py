@@ -208,7 +208,7 @@ class Interpreter:
     def _generator(self, node: ast.GeneratorExp) -> SandboxIterator:
         # Python evaluates the first iterable when the generator is created.
         first = self.evaluate(node.generators[0].iter)
-        return SandboxIterator(self._generate(node, self._scope, first))
+        return SandboxIterator(self._generate(node, self._scope, first), self._ctx)
 
     def _generate(self, node: ast.GeneratorExp, outer: _Scope | None, first: Any) -> Iterator[Any]:
         for scope in self._loops(node.generators, outer, first):

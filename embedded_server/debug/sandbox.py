@@ -78,6 +78,7 @@ class Expression:
 
     def _run(self, ctx: EvaluationContext, step: Any, names: Mapping[str, Any]) -> Any:
         interpreter = Interpreter(names, ctx)
+        ctx.guard.start()
         try:
             return step(interpreter)
         except EvaluationError as error:
@@ -87,6 +88,8 @@ class Expression:
         except Exception as error:
             message = preview.describe_exception(error)
             raise EvaluationError(message, self._column_of(ctx.error_node)) from error
+        finally:
+            ctx.guard.stop()
 
     def _column_of(self, node: ast.AST | None) -> int | None:
         if node is None or not hasattr(node, "col_offset"):
