@@ -34,11 +34,11 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_models_and_services_never_import_qtwidgets():
+def test_models_services_controllers_never_import_qtwidgets():
     # import-linter cannot forbid a submodule of an external package, so the
     # Qt widgets boundary is checked from the syntax tree.
     offenders = []
-    for package in ("app/models", "app/services"):
+    for package in ("app/models", "app/services", "app/controllers"):
         for path in sorted((ROOT / package).rglob("*.py")):
             if any(name.startswith("PySide6.QtWidgets") for name in _imported_modules(path)):
                 offenders.append(str(path.relative_to(ROOT)))

@@ -200,8 +200,10 @@ class EventLogPanel(QWidget):
     @Slot()
     def _update_count(self) -> None:
         total = self._model.rowCount() if self._model is not None else 0
-        shown = self.proxy.rowCount()
+        visible = self.proxy.rowCount()
         text = (
-            f"{total:,} events" if shown == total else f"{shown:,} of {total:,} events"
+            f"{total:,} events"
+            if visible == total
+            else f"{visible:,} of {total:,} events"
         )
         self._count_label.setText(text)

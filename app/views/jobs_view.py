@@ -249,17 +249,17 @@ class JobsPanel(QWidget):
         if self._model is None:
             return
         store = self._model.store
-        shown, total = len(store), store.total
+        loaded, total = len(store), store.total
         noun = "job" if total == 1 else "jobs"
         text = (
             f"{total:,} {noun}"
-            if shown >= total
-            else f"{shown:,} of {total:,} {noun} loaded"
+            if loaded >= total
+            else f"{loaded:,} of {total:,} {noun} loaded"
         )
         if store.loading:
             text += " · loading…"
         self._count_label.setText(text)
-        self._empty_label.setVisible(shown == 0 and not store.loading)
+        self._empty_label.setVisible(loaded == 0 and not store.loading)
         self._place_overlays()
 
     def _place_overlays(self) -> None:

@@ -54,9 +54,15 @@ class Breakpoint:
     updated_at: float = field(default_factory=time.time)
 
     def matches(self, frame: Frame, flow_id: str, job_id: str) -> bool:
-        if not self.enabled or self.kind != frame.kind or self.routine_id != frame.routine_id:
+        if (
+            not self.enabled
+            or self.kind != frame.kind
+            or self.routine_id != frame.routine_id
+        ):
             return False
-        if self.flow_id != flow_id or (self.job_id is not None and self.job_id != job_id):
+        if self.flow_id != flow_id or (
+            self.job_id is not None and self.job_id != job_id
+        ):
             return False
         return self.port is None or self.port == frame.port
 
@@ -106,24 +112,34 @@ class BreakpointStore:
         return item
 
     def save(self, item: Breakpoint) -> None:
-        self._db.write(lambda c: c.execute(
-            "INSERT OR REPLACE INTO breakpoints VALUES (?, ?)", (item.breakpoint_id, item.stored())
-        ))
+        self._db.write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO breakpoints VALUES (?, ?)",
+                (item.breakpoint_id, item.stored()),
+            )
+        )
 
     def remove(self, breakpoint_id: str) -> Breakpoint | None:
         with self._lock:
             item = self._items.pop(breakpoint_id, None)
         if item is not None:
-            self._db.write(lambda c: c.execute(
-                "DELETE FROM breakpoints WHERE breakpoint_id = ?", (breakpoint_id,)
-            ))
+            self._db.write(
+                lambda c: c.execute(
+                    "DELETE FROM breakpoints WHERE breakpoint_id = ?", (breakpoint_id,)
+                )
+            )
         return item
 
     def get(self, breakpoint_id: str) -> Breakpoint | None:
         return self._items.get(breakpoint_id)
 
-    def list(self, *, flow_id: str | None = None, job_id: str | None = None,
-             scope: str | None = None) -> list[Breakpoint]:
+    def list(
+        self,
+        *,
+        flow_id: str | None = None,
+        job_id: str | None = None,
+        scope: str | None = None,
+    ) -> list[Breakpoint]:
         with self._lock:
             items = list(self._items.values())
         if flow_id is not None:

@@ -48,8 +48,11 @@ def _compiled(kind: str, text: str) -> Any:
         found = _cache.get(key)
     if found is not None:
         return found
-    compiled = (_sandbox().compile_expression(text) if kind == "condition"
-                else _sandbox().parse_hit_condition(text))
+    compiled = (
+        _sandbox().compile_expression(text)
+        if kind == "condition"
+        else _sandbox().parse_hit_condition(text)
+    )
     with _cache_lock:
         if len(_cache) >= _MAX_CACHED:
             _cache.clear()

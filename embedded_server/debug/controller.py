@@ -42,7 +42,12 @@ class Debugger:
         return run.debug.step is not None or self.breakpoints.has_any(run.flow.flow_id)
 
     def check(
-        self, run: JobRun, frame: Frame, setter: Callable[[str, Any], None], *, blocking: bool
+        self,
+        run: JobRun,
+        frame: Frame,
+        setter: Callable[[str, Any], None],
+        *,
+        blocking: bool,
     ) -> bool:
         """Pause the job at ``frame`` if a step or a breakpoint says so."""
         reason, hit = None, None
@@ -59,8 +64,13 @@ class Debugger:
         if reason is None:
             return False
 
-        pause = Pause(frame, reason, hit.breakpoint_id if hit else None, setter,
-                      threading.Event() if blocking else None)
+        pause = Pause(
+            frame,
+            reason,
+            hit.breakpoint_id if hit else None,
+            setter,
+            threading.Event() if blocking else None,
+        )
         self._enter(run, pause, hit)
         if blocking:
             # An emit pauses inside routine code, so this thread waits here
@@ -73,8 +83,9 @@ class Debugger:
         """Evaluate the condition and hit condition; count hits and errors."""
         if item.condition:
             try:
-                matched = conditions.check(item.condition, self.names(run, frame),
-                                           timeout=CONDITION_TIMEOUT)
+                matched = conditions.check(
+                    item.condition, self.names(run, frame), timeout=CONDITION_TIMEOUT
+                )
             except conditions.ConditionError as exc:
                 self._condition_failed(run, frame, item, str(exc))
                 return False
@@ -86,23 +97,40 @@ class Debugger:
             return conditions.hit_matches(item.hit_condition, item.hit_count)
         return True
 
-    def _condition_failed(self, run: JobRun, frame: Frame, item: Breakpoint, error: str) -> None:
+    def _condition_failed(
+        self, run: JobRun, frame: Frame, item: Breakpoint, error: str
+    ) -> None:
         item.error_count += 1
         item.last_error = error
         self.breakpoints.save(item)
         if item.error_reported:
             return
         item.error_reported = True
-        logger.info("Condition of breakpoint %s failed in job %s: %s",
-                    item.breakpoint_id, run.job_id, error)
-        self.engine.publish("condition_error", run, {
-            "breakpoint_id": item.breakpoint_id, "routine_id": frame.routine_id,
-            "condition": item.condition, "error": error, **frame.describe(),
-        })
+        logger.info(
+            "Condition of breakpoint %s failed in job %s: %s",
+            item.breakpoint_id,
+            run.job_id,
+            error,
+        )
+        self.engine.publish(
+            "condition_error",
+            run,
+            {
+                "breakpoint_id": item.breakpoint_id,
+                "routine_id": frame.routine_id,
+                "condition": item.condition,
+                "error": error,
+                **frame.describe(),
+            },
+        )
 
     def _log_point(self, run: JobRun, frame: Frame, item: Breakpoint) -> None:
         message = conditions.render(item.log_message or "", self.names(run, frame))
-        details = {"breakpoint_id": item.breakpoint_id, "message": message, **frame.describe()}
+        details = {
+            "breakpoint_id": item.breakpoint_id,
+            "message": message,
+            **frame.describe(),
+        }
         run.record_trace(frame.routine_id, "logpoint", details, publish="log_message")
 
     def _enter(self, run: JobRun, pause: Pause, hit: Breakpoint | None) -> None:
@@ -111,15 +139,29 @@ class Debugger:
         run.record.status = "paused"
         self.engine.jobs.set_status(run.job_id, "paused")
         where = {**pause.frame.describe(), "frame_id": pause.frame.frame_id}
-        run.record_trace(pause.frame.routine_id, "paused", {"reason": pause.reason, **where})
+        run.record_trace(
+            pause.frame.routine_id, "paused", {"reason": pause.reason, **where}
+        )
         if hit is not None:
-            self.engine.publish("breakpoint_hit", run, {
-                "breakpoint_id": hit.breakpoint_id, "hit_count": hit.hit_count, **where,
-            })
-        self.engine.publish("job_paused", run, {
-            "reason": pause.reason, "breakpoint_id": pause.breakpoint_id, **where,
-            "job": run.record.summary(),
-        })
+            self.engine.publish(
+                "breakpoint_hit",
+                run,
+                {
+                    "breakpoint_id": hit.breakpoint_id,
+                    "hit_count": hit.hit_count,
+                    **where,
+                },
+            )
+        self.engine.publish(
+            "job_paused",
+            run,
+            {
+                "reason": pause.reason,
+                "breakpoint_id": pause.breakpoint_id,
+                **where,
+                "job": run.record.summary(),
+            },
+        )
         run.notify_state()
 
     # -- requests from the API ----------------------------------------------
@@ -131,11 +173,15 @@ class Debugger:
             if pause is None:
                 raise NotPaused(f"Job '{run.job_id}' is not paused")
             run.debug.pause = None
-            run.debug.step = None if mode == CONTINUE else StepRequest(mode, pause.frame)
+            run.debug.step = (
+                None if mode == CONTINUE else StepRequest(mode, pause.frame)
+            )
         run.record.status = "running"
         self.engine.jobs.set_status(run.job_id, "running")
         run.record_trace(pause.frame.routine_id, "resumed", {"mode": mode})
-        self.engine.publish("job_resumed", run, {"mode": mode, "job": run.record.summary()})
+        self.engine.publish(
+            "job_resumed", run, {"mode": mode, "job": run.record.summary()}
+        )
         run.notify_state()
         if pause.release is not None:
             pause.release.set()
@@ -176,9 +222,13 @@ class Debugger:
             routine_id=frame.routine_id,
             slot=frame.port if frame.kind == SLOT else None,
             event=frame.port if frame.kind == EVENT else None,
-            job={"job_id": run.job_id, "flow_id": run.flow.flow_id,
-                 "data": dict(run.job_context.data), "metadata": run.record.metadata,
-                 "params": run.record.params},
+            job={
+                "job_id": run.job_id,
+                "flow_id": run.flow.flow_id,
+                "data": dict(run.job_context.data),
+                "metadata": run.record.metadata,
+                "params": run.record.params,
+            },
             config=routine.config() if routine is not None else {},
         )
         return names
@@ -197,9 +247,17 @@ class Debugger:
         if name not in self.editable(pause.frame):
             allowed = ", ".join(sorted(self.editable(pause.frame)))
             raise KeyError(f"'{name}' cannot be edited here; editable: {allowed}")
-        if pause.frame.kind == ROUTINE and name != "data" and not isinstance(value, list):
+        if (
+            pause.frame.kind == ROUTINE
+            and name != "data"
+            and not isinstance(value, list)
+        ):
             raise ValueError(f"'{name}' is a slot's list of items; send a JSON array")
-        if name == "data" and pause.frame.kind == ROUTINE and not isinstance(value, dict):
+        if (
+            name == "data"
+            and pause.frame.kind == ROUTINE
+            and not isinstance(value, dict)
+        ):
             raise ValueError("'data' here maps slot names to lists; send a JSON object")
         pause.setter(name, value)
         run.record_trace(pause.frame.routine_id, "variable_changed", {"name": name})

@@ -43,6 +43,9 @@ class Frame:
 
     def describe(self) -> dict[str, Any]:
         """Return the frame's place, without its data."""
-        return {"kind": self.kind, "routine_id": self.routine_id,
-                "slot": self.port if self.kind == SLOT else None,
-                "event": self.port if self.kind == EVENT else None}
+        return {
+            "kind": self.kind,
+            "routine_id": self.routine_id,
+            "slot": self.port if self.kind == SLOT else None,
+            "event": self.port if self.kind == EVENT else None,
+        }

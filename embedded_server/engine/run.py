@@ -133,8 +133,14 @@ class JobRun:
         as an ``EventRoutingTask``; this run stands in for that executor.
         """
         routine_id = self.routine_ids.get(id(task.event.routine), "unknown")
-        frame = Frame(EVENT, routine_id, task.event.name, task.event_data.get("data", {}),
-                      parent=self.current_invocation, depth=1)
+        frame = Frame(
+            EVENT,
+            routine_id,
+            task.event.name,
+            task.event_data.get("data", {}),
+            parent=self.current_invocation,
+            depth=1,
+        )
 
         def set_variable(name: str, value: Any) -> None:
             if name == "data":
@@ -160,7 +166,9 @@ class JobRun:
                 return
             for target, slot in targets:
                 payload = dict(data) if isinstance(data, dict) else data
-                self.queue.append(Deliver(target, slot, payload, routine_id, cause=frame))
+                self.queue.append(
+                    Deliver(target, slot, payload, routine_id, cause=frame)
+                )
 
     def record_trace(
         self,

@@ -48,7 +48,12 @@ class Publisher(Protocol):
 
 class Debugger(Protocol):
     def check(
-        self, run: JobRun, frame: Frame, setter: Callable[[str, Any], None], *, blocking: bool
+        self,
+        run: JobRun,
+        frame: Frame,
+        setter: Callable[[str, Any], None],
+        *,
+        blocking: bool,
     ) -> bool: ...
 
     def wants(self, run: JobRun) -> bool: ...
@@ -219,7 +224,12 @@ class Engine:
             self.bus.publish(type, run.job_id, run.flow.flow_id, data)
 
     def debug_point(
-        self, run: JobRun, frame: Frame, setter: Callable[[str, Any], None], *, blocking: bool
+        self,
+        run: JobRun,
+        frame: Frame,
+        setter: Callable[[str, Any], None],
+        *,
+        blocking: bool,
     ) -> bool:
         """Offer a pause point to the debugger; return True when the job pauses there.
 
@@ -364,7 +374,9 @@ class Engine:
             return False
         cause = None
         if isinstance(item, Deliver):
-            frame = Frame(SLOT, item.routine_id, item.slot_name, item.data, parent=item.cause)
+            frame = Frame(
+                SLOT, item.routine_id, item.slot_name, item.data, parent=item.cause
+            )
             if not item.checked and self._pause_before(run, item, frame):
                 return True
             cause = frame
@@ -402,7 +414,11 @@ class Engine:
     def _enqueue(self, run: JobRun, routine: Routine, item: Deliver) -> bool:
         slot = routine.get_slot(item.slot_name)
         try:
-            slot.enqueue(data=item.data, emitted_from=item.emitted_from, emitted_at=datetime.now())
+            slot.enqueue(
+                data=item.data,
+                emitted_from=item.emitted_from,
+                emitted_at=datetime.now(),
+            )
         except SlotQueueFullError as exc:
             message = f"{exc}; the routine consumes slower than data arrives"
             self._finish(run, "failed", message, failed_routine=item.routine_id)
@@ -433,7 +449,9 @@ class Engine:
         try:
             should_run, data_slice, message = policy(routine.slots, run.worker_state)
         except Exception as exc:
-            self._routine_failed(run, routine, Invoke(routine_id, {}, None, cause), exc, 0.0)
+            self._routine_failed(
+                run, routine, Invoke(routine_id, {}, None, cause), exc, 0.0
+            )
             return None
         if not should_run:
             return None
@@ -446,16 +464,22 @@ class Engine:
         logic = routine._logic or getattr(routine, "logic", None)
         if logic is None:
             run.record_trace(
-                routine_id, "routine_skipped", {"reason": "the routine defines no logic"}
+                routine_id,
+                "routine_skipped",
+                {"reason": "the routine defines no logic"},
             )
             return
         arguments = [invoke.data_slice.get(name, []) for name in routine.slots]
         details = {"attempt": invoke.attempt} if invoke.attempt else {}
-        run.record_trace(routine_id, "routine_started", details, publish="routine_started")
+        run.record_trace(
+            routine_id, "routine_started", details, publish="routine_started"
+        )
         run.current_invocation = invoke.frame
         started = time.perf_counter()
         try:
-            logic(*arguments, policy_message=invoke.message, worker_state=run.worker_state)
+            logic(
+                *arguments, policy_message=invoke.message, worker_state=run.worker_state
+            )
         except (Exception, SystemExit) as exc:
             elapsed = (time.perf_counter() - started) * 1000
             self._routine_failed(run, routine, invoke, exc, elapsed)
@@ -464,16 +488,26 @@ class Engine:
             run.current_invocation = None
         elapsed = round((time.perf_counter() - started) * 1000, 3)
         run.record_trace(
-            routine_id, "routine_completed", {"duration_ms": elapsed}, publish="routine_completed"
+            routine_id,
+            "routine_completed",
+            {"duration_ms": elapsed},
+            publish="routine_completed",
         )
 
     def _routine_failed(
-        self, run: JobRun, routine: Routine, invoke: Invoke, exc: BaseException, elapsed: float
+        self,
+        run: JobRun,
+        routine: Routine,
+        invoke: Invoke,
+        exc: BaseException,
+        elapsed: float,
     ) -> None:
         routine_id = invoke.routine_id
         error = f"{type(exc).__name__}: {exc}"
         details = {"error": error, "duration_ms": round(elapsed, 3)}
-        run.record_trace(routine_id, "routine_failed", details, publish="routine_failed")
+        run.record_trace(
+            routine_id, "routine_failed", details, publish="routine_failed"
+        )
         handler = routine.get_error_handler()
         strategy = handler.strategy if handler else ErrorStrategy.STOP
 
@@ -486,8 +520,13 @@ class Engine:
             )
             with run.lock:
                 run.pending_timers += 1
-            retry = Invoke(routine_id, invoke.data_slice, invoke.message, invoke.frame,
-                           attempt=invoke.attempt + 1)
+            retry = Invoke(
+                routine_id,
+                invoke.data_slice,
+                invoke.message,
+                invoke.frame,
+                attempt=invoke.attempt + 1,
+            )
             self.timers.schedule(delay, lambda: self.timer_fired(run, retry))
             return
         gives_up = strategy is ErrorStrategy.STOP or (

@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 class TimerHandle:
     """A scheduled callback that can still be cancelled until it runs."""
 
-    def __init__(self, callback: Callable[[], None], on_cancel: Callable[[], None] | None) -> None:
+    def __init__(
+        self, callback: Callable[[], None], on_cancel: Callable[[], None] | None
+    ) -> None:
         self.callback = callback
         self.on_cancel = on_cancel
         self.cancelled = False
@@ -106,5 +108,7 @@ def call_later(delay: float, routine_id: str) -> TimerHandle:
     """
     run = current_run.get()
     if run is None:
-        raise RuntimeError("call_later() must be called from a routine running in a job")
+        raise RuntimeError(
+            "call_later() must be called from a routine running in a job"
+        )
     return run.schedule_reactivation(delay, routine_id)

@@ -44,31 +44,49 @@ def _run(state: ServerState, job_id: str) -> JobRun:
     record = state.jobs.get(job_id)
     if record is None:
         raise NotFound("JOB_NOT_FOUND", f"Job '{job_id}' not found")
-    raise Conflict("JOB_NOT_RUNNING", f"Job '{job_id}' already ended as {record.status}",
-                   {"status": record.status})
+    raise Conflict(
+        "JOB_NOT_RUNNING",
+        f"Job '{job_id}' already ended as {record.status}",
+        {"status": record.status},
+    )
 
 
 def _paused_frames(state: ServerState, run: JobRun) -> list[Frame]:
     try:
         return state.debugger.frames(run)
     except NotPaused as exc:
-        raise Conflict("JOB_NOT_PAUSED", f"{exc}; pause it or set a breakpoint first",
-                       {"status": run.record.status}) from exc
+        raise Conflict(
+            "JOB_NOT_PAUSED",
+            f"{exc}; pause it or set a breakpoint first",
+            {"status": run.record.status},
+        ) from exc
 
 
 def _frame_json(index: int, frame: Frame) -> dict[str, Any]:
-    return {"index": index, "frame_id": frame.frame_id, **frame.describe(),
-            "data": conditions.preview(frame.data)}
+    return {
+        "index": index,
+        "frame_id": frame.frame_id,
+        **frame.describe(),
+        "data": conditions.preview(frame.data),
+    }
 
 
 def _session(state: ServerState, run: JobRun) -> dict[str, Any]:
     pause = run.debug.pause
-    body: dict[str, Any] = {"job_id": run.job_id, "status": run.record.status,
-                            "paused": pause is not None, "pause_point": None,
-                            "step": run.debug.step.mode if run.debug.step else None}
+    body: dict[str, Any] = {
+        "job_id": run.job_id,
+        "status": run.record.status,
+        "paused": pause is not None,
+        "pause_point": None,
+        "step": run.debug.step.mode if run.debug.step else None,
+    }
     if pause is not None:
-        body.update(pause_point=_frame_json(0, pause.frame), reason=pause.reason,
-                    breakpoint_id=pause.breakpoint_id, paused_at=pause.since)
+        body.update(
+            pause_point=_frame_json(0, pause.frame),
+            reason=pause.reason,
+            breakpoint_id=pause.breakpoint_id,
+            paused_at=pause.since,
+        )
     return body
 
 
@@ -77,7 +95,9 @@ def _resume(state: ServerState, job_id: str, mode: str) -> dict[str, Any]:
     try:
         state.debugger.resume(run, mode)
     except NotPaused as exc:
-        raise Conflict("JOB_NOT_PAUSED", str(exc), {"status": run.record.status}) from exc
+        raise Conflict(
+            "JOB_NOT_PAUSED", str(exc), {"status": run.record.status}
+        ) from exc
     return _session(state, run)
 
 
@@ -117,25 +137,38 @@ def pause(job_id: str, state: ServerState = Depends(server)) -> dict[str, Any]:
 
 
 @router.get("/variables", summary="Names visible at a frame of the paused job")
-def variables(job_id: str, frame_index: int = 0,
-              state: ServerState = Depends(server)) -> dict[str, Any]:
+def variables(
+    job_id: str, frame_index: int = 0, state: ServerState = Depends(server)
+) -> dict[str, Any]:
     run = _run(state, job_id)
     frames = _paused_frames(state, run)
     if not 0 <= frame_index < len(frames):
-        raise NotFound("FRAME_NOT_FOUND", f"Frame {frame_index} not found; the call stack "
-                       f"has {len(frames)} frame(s)")
+        raise NotFound(
+            "FRAME_NOT_FOUND",
+            f"Frame {frame_index} not found; the call stack has {len(frames)} frame(s)",
+        )
     frame = frames[frame_index]
     editable = state.debugger.editable(frame) if frame_index == 0 else set()
     names = state.debugger.names(run, frame)
-    return {"job_id": job_id, "frame_index": frame_index, "variables": [
-        {"name": name, "type": type(value).__name__, "value": conditions.preview(value),
-         "editable": name in editable}
-        for name, value in names.items()]}
+    return {
+        "job_id": job_id,
+        "frame_index": frame_index,
+        "variables": [
+            {
+                "name": name,
+                "type": type(value).__name__,
+                "value": conditions.preview(value),
+                "editable": name in editable,
+            }
+            for name, value in names.items()
+        ],
+    }
 
 
 @router.put("/variables/{name}", summary="Change data in flight before the job goes on")
-def set_variable(job_id: str, name: str, body: VariableBody,
-                 state: ServerState = Depends(server)) -> dict[str, Any]:
+def set_variable(
+    job_id: str, name: str, body: VariableBody, state: ServerState = Depends(server)
+) -> dict[str, Any]:
     run = _run(state, job_id)
     _paused_frames(state, run)
     if isinstance(body.value, float) and not math.isfinite(body.value):
@@ -147,32 +180,57 @@ def set_variable(job_id: str, name: str, body: VariableBody,
     except ValueError as exc:
         raise ApiError(422, "VALIDATION_ERROR", str(exc)) from exc
     value = state.debugger.names(run, run.debug.pause.frame).get(name)
-    return {"name": name, "type": type(value).__name__, "value": conditions.preview(value)}
+    return {
+        "name": name,
+        "type": type(value).__name__,
+        "value": conditions.preview(value),
+    }
 
 
-@router.get("/call-stack", summary="The causal chain of the data at the pause, newest first")
+@router.get(
+    "/call-stack", summary="The causal chain of the data at the pause, newest first"
+)
 def call_stack(job_id: str, state: ServerState = Depends(server)) -> dict[str, Any]:
     frames = _paused_frames(state, _run(state, job_id))
-    return {"job_id": job_id, "frames": [_frame_json(i, f) for i, f in enumerate(frames)]}
+    return {
+        "job_id": job_id,
+        "frames": [_frame_json(i, f) for i, f in enumerate(frames)],
+    }
 
 
 @router.post("/evaluate", summary="Evaluate an expression in a frame of the paused job")
-async def evaluate(job_id: str, body: EvaluateBody, request: Request,
-                   state: ServerState = Depends(server)) -> dict[str, Any]:
+async def evaluate(
+    job_id: str,
+    body: EvaluateBody,
+    request: Request,
+    state: ServerState = Depends(server),
+) -> dict[str, Any]:
     if not state.settings.allow_evaluate:
-        raise ApiError(403, "EVALUATE_DISABLED", "Evaluate is turned off on this server; "
-                       "start it with --allow-evaluate to turn it on")
+        raise ApiError(
+            403,
+            "EVALUATE_DISABLED",
+            "Evaluate is turned off on this server; "
+            "start it with --allow-evaluate to turn it on",
+        )
     client = request.client.host if request.client else "unknown"
     wait = _evaluate_limiter.take(client)
     if wait > 0:
-        raise ApiError(429, "RATE_LIMITED", f"Too many evaluations; retry after "
-                       f"{math.ceil(wait)} s")
+        raise ApiError(
+            429,
+            "RATE_LIMITED",
+            f"Too many evaluations; retry after {math.ceil(wait)} s",
+        )
     run = _run(state, job_id)
     frames = _paused_frames(state, run)
     if body.frame_index >= len(frames):
-        raise NotFound("FRAME_NOT_FOUND", f"Frame {body.frame_index} not found; the call "
-                       f"stack has {len(frames)} frame(s)")
+        raise NotFound(
+            "FRAME_NOT_FOUND",
+            f"Frame {body.frame_index} not found; the call "
+            f"stack has {len(frames)} frame(s)",
+        )
     names = state.debugger.names(run, frames[body.frame_index])
     # The evaluator checks its deadline as it goes, so it may run in any
     # thread; running it off the event loop keeps the server responsive.
-    return await asyncio.to_thread(conditions.evaluate, body.expression, names, body.timeout)
+    return await asyncio.to_thread(
+        conditions.evaluate, body.expression, names, body.timeout
+    )

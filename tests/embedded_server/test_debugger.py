@@ -22,8 +22,9 @@ def debug_server(make_server):
 
 @pytest.fixture
 def http(debug_server):
-    with httpx.Client(base_url=debug_server.url, headers=debug_server.headers,
-                      timeout=10) as client:
+    with httpx.Client(
+        base_url=debug_server.url, headers=debug_server.headers, timeout=10
+    ) as client:
         yield client
 
 
@@ -38,7 +39,9 @@ def wait_paused(debug_server, job_id, timeout=10.0):
     run = debug_server.state.engine.active_run(job_id)
     assert run is not None, "the job ended before it paused"
     run.wait_state(lambda: run.debug.pause is not None or run.terminal, timeout)
-    assert run.debug.pause is not None, f"the job ended as {run.record.status} without pausing"
+    assert run.debug.pause is not None, (
+        f"the job ended as {run.record.status} without pausing"
+    )
     return run
 
 
@@ -85,7 +88,9 @@ def test_edit_variable_then_resume_changes_result(debug_server, http):
     job = submit(http, {"value": 4})
     wait_paused(debug_server, job["job_id"])
 
-    edited = http.put(f"/api/v1/jobs/{job['job_id']}/debug/variables/value", json={"value": 400})
+    edited = http.put(
+        f"/api/v1/jobs/{job['job_id']}/debug/variables/value", json={"value": 400}
+    )
     resumed = http.post(f"/api/v1/jobs/{job['job_id']}/debug/resume")
     done = wait_done(http, job["job_id"])
 
@@ -171,8 +176,13 @@ def test_call_stack_is_the_causal_chain(debug_server, http):
     frames = http.get(f"/api/v1/jobs/{job_id}/debug/call-stack").json()["frames"]
 
     assert [(f["kind"], f["routine_id"]) for f in frames] == [
-        ("slot", "sink"), ("event", "middle"), ("routine", "middle"), ("slot", "middle"),
-        ("event", "source"), ("routine", "source"), ("slot", "source"),
+        ("slot", "sink"),
+        ("event", "middle"),
+        ("routine", "middle"),
+        ("slot", "middle"),
+        ("event", "source"),
+        ("routine", "source"),
+        ("slot", "source"),
     ]
     assert frames[1]["event"] == "output"
 
@@ -182,12 +192,17 @@ def test_evaluate_in_frames(debug_server, http):
     job_id = submit(http, {"value": 5, "label": "x"})["job_id"]
     wait_paused(debug_server, job_id)
 
-    top = http.post(f"/api/v1/jobs/{job_id}/debug/evaluate",
-                    json={"expression": "value * 2 + len(label)"}).json()
-    missing = http.post(f"/api/v1/jobs/{job_id}/debug/evaluate",
-                        json={"expression": "nothing"}).json()
-    routine_frame = http.post(f"/api/v1/jobs/{job_id}/debug/evaluate",
-                              json={"expression": "routine_id", "frame_index": 2}).json()
+    top = http.post(
+        f"/api/v1/jobs/{job_id}/debug/evaluate",
+        json={"expression": "value * 2 + len(label)"},
+    ).json()
+    missing = http.post(
+        f"/api/v1/jobs/{job_id}/debug/evaluate", json={"expression": "nothing"}
+    ).json()
+    routine_frame = http.post(
+        f"/api/v1/jobs/{job_id}/debug/evaluate",
+        json={"expression": "routine_id", "frame_index": 2},
+    ).json()
 
     assert top["error"] is None
     assert top["type"] == "int"
@@ -202,9 +217,13 @@ def test_evaluate_needs_pause_and_the_switch(make_server, debug_server, http):
     wait_done(http, job_id)
     closed = make_server(db_path=debug_server.settings.db_path.with_name("other.db"))
 
-    not_paused = http.post(f"/api/v1/jobs/{job_id}/debug/evaluate", json={"expression": "1"})
+    not_paused = http.post(
+        f"/api/v1/jobs/{job_id}/debug/evaluate", json={"expression": "1"}
+    )
     with httpx.Client(base_url=closed.url, headers=closed.headers) as other:
-        disabled = other.post(f"/api/v1/jobs/{job_id}/debug/evaluate", json={"expression": "1"})
+        disabled = other.post(
+            f"/api/v1/jobs/{job_id}/debug/evaluate", json={"expression": "1"}
+        )
 
     assert not_paused.status_code == 409
     assert disabled.status_code == 403
@@ -212,8 +231,9 @@ def test_evaluate_needs_pause_and_the_switch(make_server, debug_server, http):
 
 
 def test_invalid_condition_is_rejected_with_column(http):
-    response = http.post("/api/v1/flows/pipeline/breakpoints",
-                         json={**MIDDLE_IN, "condition": "value >"})
+    response = http.post(
+        "/api/v1/flows/pipeline/breakpoints", json={**MIDDLE_IN, "condition": "value >"}
+    )
 
     assert response.status_code == 422
     assert response.json()["error"]["details"]["column"] >= 1
@@ -261,8 +281,10 @@ def test_hit_condition_and_logpoint(debug_server, http):
 
 def test_disabled_breakpoint_does_not_pause(debug_server, http):
     item = add_breakpoint(http, **MIDDLE_IN)
-    patched = http.patch(f"/api/v1/flows/pipeline/breakpoints/{item['breakpoint_id']}",
-                         json={"enabled": False})
+    patched = http.patch(
+        f"/api/v1/flows/pipeline/breakpoints/{item['breakpoint_id']}",
+        json={"enabled": False},
+    )
 
     job_id = submit(http, {"value": 1})["job_id"]
 
@@ -287,8 +309,10 @@ def test_job_breakpoint_stock_shape(debug_server, http):
     job_id = submit(http, {"value": 1})["job_id"]
     wait_paused(debug_server, job_id)
 
-    created = http.post(f"/api/v1/jobs/{job_id}/breakpoints",
-                        json={"routine_id": "middle", "slot_name": "input", "condition": "1 == 1"})
+    created = http.post(
+        f"/api/v1/jobs/{job_id}/breakpoints",
+        json={"routine_id": "middle", "slot_name": "input", "condition": "1 == 1"},
+    )
     listed = http.get(f"/api/v1/jobs/{job_id}/breakpoints").json()
 
     assert created.status_code == 201

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from async_helpers import install_qasync_loop, run_until_done
-from fake_server import BASE_URL, FakeServer
 
 from app.services.api import ApiClient
+from tests.support.async_helpers import install_qasync_loop, run_until_done
+from tests.support.fake_api import BASE_URL, FakeServer
 
 
 @pytest.fixture

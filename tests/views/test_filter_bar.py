@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from fake_server import DEMO_FLOW, OTHER_FLOW
 
 from app.models.job_filter import FilterState, TimePreset
 from app.models.records import FlowInfo
 from app.views.filter_bar import FilterBar
+from tests.support.fake_api import DEMO_FLOW, OTHER_FLOW
 
 FLOWS = [FlowInfo.from_json(DEMO_FLOW), FlowInfo.from_json(OTHER_FLOW)]
 

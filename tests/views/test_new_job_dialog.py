@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fake_server import DEMO_FLOW, OTHER_FLOW
 from PySide6.QtCore import Qt
 
 from app.models.records import FlowInfo
 from app.services.api import ApiError, ServerUnreachable
 from app.views.new_job_dialog import NewJobDialog, ParamsError, parse_params
+from tests.support.fake_api import DEMO_FLOW, OTHER_FLOW
 
 FLOWS = [FlowInfo.from_json(DEMO_FLOW), FlowInfo.from_json(OTHER_FLOW)]
 
