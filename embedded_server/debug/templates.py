@@ -16,7 +16,11 @@ from typing import Any
 
 from embedded_server.debug import checker, preview
 from embedded_server.debug.errors import EvaluationError, ExpressionError
-from embedded_server.debug.sandbox import DEFAULT_TIMEOUT, Expression, compile_expression
+from embedded_server.debug.sandbox import (
+    DEFAULT_TIMEOUT,
+    Expression,
+    compile_expression,
+)
 
 MAX_TEMPLATE_LENGTH = 10_000  # characters of template text
 MAX_FIELD_CHARS = 1_000  # characters shown per field

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from routilux.core.routine import Routine

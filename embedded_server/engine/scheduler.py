@@ -8,9 +8,9 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from routilux.core.context import (
@@ -23,10 +23,10 @@ from routilux.core.error import ErrorStrategy
 from routilux.core.routine import Routine
 from routilux.core.slot import SlotQueueFullError
 
+from embedded_server.debug.frames import ROUTINE, SLOT, Frame
 from embedded_server.engine import output
 from embedded_server.engine.catalog import FlowCatalog, FlowSpec
 from embedded_server.engine.context import current_run
-from embedded_server.debug.frames import ROUTINE, SLOT, Frame
 from embedded_server.engine.run import Deliver, Invoke, JobRun, WorkItem
 from embedded_server.engine.timers import TimerQueue
 from embedded_server.engine.workers import Worker, WorkerRegistry

@@ -111,7 +111,7 @@ def test_step_into_visits_every_pause_point_in_order(debug_server, http):
         run = debug_server.state.engine.active_run(job_id)
         if run is None:
             break
-        run.wait_state(lambda: run.debug.pause is not None or run.terminal, 10)
+        run.wait_state(lambda run=run: run.debug.pause is not None or run.terminal, 10)
         if run.debug.pause is None:
             break
         points.append(pause_point(http, job_id))
