@@ -49,7 +49,7 @@ class Debugger:
         *,
         blocking: bool,
     ) -> bool:
-        """Pause the job at ``frame`` if a step or a breakpoint says so."""
+        """Pause the job at ``frame`` when a step request or a breakpoint requires it."""
         reason, hit = None, None
         step = run.debug.step
         if step is not None and step.stops_at(frame):
@@ -202,7 +202,7 @@ class Debugger:
         return pause.frame.chain()
 
     def names(self, run: JobRun, frame: Frame) -> dict[str, Any]:
-        """Return the names an expression sees at ``frame``.
+        """Return the names available to an expression at ``frame``.
 
         The payload's keys come first, so the fixed names (``data``,
         ``routine_id``, ``slot``, ``event``, ``job``, ``config``) win a clash.

@@ -74,7 +74,7 @@ def test_other_jobs_complete_while_one_is_paused(debug_server, http):
     assert http.get(f"/api/v1/jobs/{paused['job_id']}").json()["status"] == "paused"
 
 
-def test_entry_slot_breakpoint_set_before_start_stops_fast_job(debug_server, http):
+def test_entry_slot_breakpoint_stops_fast_job(debug_server, http):
     add_breakpoint(http, **SOURCE_IN)
 
     job = submit(http, {"value": 1})
