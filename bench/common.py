@@ -72,6 +72,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class MachineCpu:
+    """Share of all CPUs busy between ``start`` and ``busy_pct``, from /proc/stat.
+
+    It includes every process on the machine, so a high value with a low
+    server and client CPU time means other work competed for the CPUs.
+    """
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        total = sum(values[:8])  # user .. steal; guest time is already in user
+        return total - idle, total
+
+    def busy_pct(self) -> float:
+        busy, total = self._read()
+        spent = total - self._start[1]
+        return round(100 * (busy - self._start[0]) / spent, 1) if spent else 0.0
+
+
 @dataclass
 class ServerProcess:
     """One server running as a child process of the benchmark."""

@@ -36,6 +36,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.common import (
+    MachineCpu,
     Row,
     ServerProcess,
     format_table,
@@ -94,7 +95,8 @@ async def _our_subscriber(ws_url: str, expected_jobs: int, ready) -> dict[str, A
         state["reconnects"] += 1
         last = seqs[-1] if seqs else state["start_seq"]
         url = f"{ws_url}?after_seq={last}"
-    return {"seqs": seqs, "types": dict(types), "cpu_s": time.process_time(), **state}
+    cpu_s = time.process_time() - state.pop("cpu_at_ready", 0.0)
+    return {"seqs": seqs, "types": dict(types), "cpu_s": cpu_s, **state}
 
 
 async def _receive_ours(websocket, expected_jobs, ready, seqs, types, state, deadline) -> None:
@@ -109,6 +111,7 @@ async def _receive_ours(websocket, expected_jobs, ready, seqs, types, state, dea
         if kind == "connection:status":
             if state["start_seq"] is None:
                 state["start_seq"] = message.get("last_seq")
+                state["cpu_at_ready"] = time.process_time()
                 ready.set()
             continue
         if kind == "ping":
@@ -140,6 +143,7 @@ async def _stock_subscriber(ws_url: str, job_ids, ready) -> dict[str, Any]:
     async with connect(ws_url, max_size=16 * 2**20) as websocket:
         greeting = json.loads(await asyncio.wait_for(websocket.recv(), 10))
         state["greeting"] = greeting.get("type")
+        cpu_at_ready = time.process_time()
         ready.set()
         feeder = asyncio.create_task(_feed_subscriptions(websocket, job_ids, all_sent, deadline))
         last_activity = time.monotonic()
@@ -165,7 +169,7 @@ async def _stock_subscriber(ws_url: str, job_ids, ready) -> dict[str, Any]:
                 state["first"] = state["first"] or now
                 state["last"] = now
         feeder.cancel()
-    return {"types": dict(types), "cpu_s": time.process_time(), **state}
+    return {"types": dict(types), "cpu_s": time.process_time() - cpu_at_ready, **state}
 
 
 async def _feed_subscriptions(websocket, job_ids, all_sent: asyncio.Event, deadline: float):
@@ -197,12 +201,13 @@ def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int) -> 
         processes.append(process)
     try:
         _wait_ready(readies)
-        server_cpu = server.cpu_seconds()
+        server_cpu, machine = server.cpu_seconds(), MachineCpu()
         started = time.monotonic()
         posted = asyncio.run(_post_burst(server, jobs, count))
         outcomes = _collect(results, processes)
         server_cpu = server.cpu_seconds() - server_cpu
         wall = time.monotonic() - started
+        busy = machine.busy_pct()
     finally:
         _end(processes)
     with server.client() as client:
@@ -213,6 +218,7 @@ def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int) -> 
             "jobs": jobs, "count": count, "jobs_completed": completed,
             "expected_per_subscriber": jobs * (count + OUR_LIFECYCLE_EVENTS),
             "server_cpu_s": round(server_cpu, 2), "wall_s": round(wall, 2),
+            "machine_busy_pct": busy,
             "subscriber_cpu_s": [round(o["cpu_s"], 2) for o in outcomes]}
 
 
@@ -256,7 +262,7 @@ def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int) ->
         feeds.append(feed)
     try:
         _wait_ready(readies)
-        server_cpu = server.cpu_seconds()
+        server_cpu, machine = server.cpu_seconds(), MachineCpu()
         started = time.monotonic()
         posted = asyncio.run(_post_burst(server, jobs, count, feeds))
         for feed in feeds:
@@ -264,6 +270,7 @@ def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int) ->
         outcomes = _collect(results, processes)
         server_cpu = server.cpu_seconds() - server_cpu
         wall = time.monotonic() - started
+        busy = machine.busy_pct()
     finally:
         _end(processes)
     with server.client() as client:
@@ -278,6 +285,7 @@ def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int) ->
             "count": count, "jobs_completed": completed,
             "emitted_per_job": count + OUR_LIFECYCLE_EVENTS,
             "server_cpu_s": round(server_cpu, 2), "wall_s": round(wall, 2),
+            "machine_busy_pct": busy,
             "subscriber_cpu_s": [round(o["cpu_s"], 2) for o in outcomes]}
 
 
@@ -384,7 +392,8 @@ def _cpu(result: dict[str, Any] | None) -> str:
     if not result:
         return "not run"
     clients = sum(result["subscriber_cpu_s"])
-    return f"{result['server_cpu_s']:.1f} / {clients:.1f} over {result['wall_s']:.1f}"
+    return (f"{result['server_cpu_s']:.1f} / {clients:.1f} over {result['wall_s']:.1f} "
+            f"(all CPUs {result['machine_busy_pct']:.0f}% busy)")
 
 
 def _stock_loss(stock: dict[str, Any] | None) -> str:

@@ -36,7 +36,7 @@ SERIES_TIME_LIMIT_S = 120.0
 
 FULL = ScaleConfig(our_sizes=(10_000, 100_000, 1_000_000), stock_sizes=(1_000, 10_000),
                    api_jobs=2_000)
-QUICK = ScaleConfig(our_sizes=(2_000, 10_000), stock_sizes=(1_000,), api_jobs=500)
+QUICK = ScaleConfig(our_sizes=(1_000, 10_000), stock_sizes=(1_000,), api_jobs=500)
 FULL_REPEATS = 300
 QUICK_REPEATS = 50
 

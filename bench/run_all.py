@@ -44,7 +44,14 @@ def machine() -> dict[str, Any]:
         "stock_python": _stock_python(),
         "kernel": platform.release(),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "load_average": load_average(),
     }
+
+
+def load_average() -> str:
+    """Return the 1, 5 and 15 minute load averages, to spot other work on the machine."""
+    with open("/proc/loadavg", encoding="ascii") as loadavg:
+        return " ".join(loadavg.read().split()[:3])
 
 
 def _stock_python() -> str:
@@ -91,7 +98,9 @@ def main(argv: list[str] | None = None) -> None:
         results["events"] = events.run(workdir, quick=args.quick, stock=stock)
         tables.append(("WebSocket delivery", format_table(events.rows(results["events"]))))
 
+    results["load_average_at_end"] = load_average()
     save_json(args.json, results)
+    print(f"\nLoad average at the end: {results['load_average_at_end']}")
     for title, table in tables:
         print(f"\n## {title}\n\n{table}")
 

@@ -22,6 +22,7 @@ from typing import Any
 from bench import dataset
 from bench.common import (
     STUDY_JOB,
+    MachineCpu,
     ServerProcess,
     job_total,
     remove_db,
@@ -133,7 +134,9 @@ def _probe_stage(server: ServerProcess, size: int, probes: dict[str, Probe],
     at_start = server.status()
     stage: dict[str, Any] = {"rss_at_start_mb": at_start.rss_mb,
                              "threads_at_start": at_start.threads, **extra}
+    machine = MachineCpu()
     for name, probe in probes.items():
         print(f"[{server.kind}] {name} at {size} jobs", flush=True)
         stage[name] = probe(server, size)
+    stage["machine_busy_pct"] = machine.busy_pct()
     return stage

@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.common import (
     STUDY_JOB,
+    MachineCpu,
     Row,
     ServerProcess,
     format_table,
@@ -79,7 +80,7 @@ class StatusSampler:
 def measure(server: ServerProcess, count: int) -> dict[str, Any]:
     """Post ``count`` jobs, wait for them to end, and describe the run."""
     before = server.status()
-    server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
+    server_cpu, client_cpu, machine = server.cpu_seconds(), time.process_time(), MachineCpu()
     started = time.perf_counter()
     with StatusSampler(server) as sampler:
         posted = asyncio.run(_post(server, count))
@@ -90,6 +91,7 @@ def measure(server: ServerProcess, count: int) -> dict[str, Any]:
     after = server.status()
     server_cpu = server.cpu_seconds() - server_cpu
     client_cpu = time.process_time() - client_cpu
+    busy = machine.busy_pct()
     return {
         "posted": len(posted.job_ids),
         "post_errors": len(posted.errors),
@@ -106,6 +108,7 @@ def measure(server: ServerProcess, count: int) -> dict[str, Any]:
         "rss_after_mb": after.rss_mb,
         "server_cpu_ms_per_job": round(1000 * server_cpu / max(1, len(posted.job_ids)), 2),
         "client_cpu_ms_per_job": round(1000 * client_cpu / max(1, len(posted.job_ids)), 2),
+        "machine_busy_pct": busy,
         "job_ids": posted.job_ids,
     }
 
@@ -190,6 +193,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
             value(stock, "server_cpu_ms_per_job", "{:.2f}"),
             ratio(stock and stock["server_cpu_ms_per_job"],
                   ours and ours["server_cpu_ms_per_job"])),
+        Row("All CPUs busy during the run (any process, %)",
+            value(ours, "machine_busy_pct", "{:.0f}"), value(stock, "machine_busy_pct", "{:.0f}")),
         Row("Posted jobs that ended completed",
             _completed(ours, ours and ours["check"]["statuses"].get("completed", 0)),
             _completed(stock, stock and stock.get("completed")), "", "all"),

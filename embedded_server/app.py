@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from embedded_server.events.bus import EventBus
 from embedded_server.events.websocket import router as websocket_router
 from embedded_server.middleware import GuardMiddleware
 from embedded_server.routes import breakpoints as breakpoint_routes
-from embedded_server.routes import debug, flows, jobs, meta, workers
+from embedded_server.routes import debug, dryrun, flows, jobs, meta, workers
 from embedded_server.routes.deps import ServerState
 from embedded_server.settings import Settings
 from embedded_server.store.database import Database
@@ -67,6 +68,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Routine code and evaluations run in threads; a short GIL switch
+        # interval lets the event loop answer requests while they compute.
+        sys.setswitchinterval(0.001)
         database = Database(settings.db_path)
         job_store = JobStore(database)
         job_store.fail_interrupted(INTERRUPTED_REASON)
@@ -113,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(workers.router)
     app.include_router(breakpoint_routes.router)
     app.include_router(debug.router)
+    app.include_router(dryrun.router)
     app.include_router(websocket_router)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:

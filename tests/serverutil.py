@@ -41,7 +41,7 @@ class RunningServer:
 
 def start_server(settings: Settings, *, timeout: float = 20.0) -> RunningServer:
     """Start uvicorn on 127.0.0.1 with a free port and wait until it serves."""
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     settings.host, settings.port = "127.0.0.1", port

@@ -137,6 +137,8 @@ class VariablesModel(QAbstractItemModel):
         self._requests.clear()
         self.frame_index = frame_index
         self._root.children = [self._top_node(variable) for variable in variables]
+        for node in self._root.children:
+            node.parent = self._root
         self.endResetModel()
 
     def clear(self) -> None:
@@ -189,6 +191,8 @@ class VariablesModel(QAbstractItemModel):
 
     def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
         """Override index for the node tree."""
+        if parent.isValid() and parent.column() != 0:
+            return QModelIndex()
         node = self._node(parent) if parent.isValid() else self._root
         children = node.children if node is not None else None
         if children is None or not 0 <= row < len(children) or not 0 <= column < len(VariableColumn):
@@ -354,7 +358,8 @@ class VariablesModel(QAbstractItemModel):
         node = _Node(parent, name, item.text, "", cut=item.cut, expression=expression, path=path)
         return node
 
-    def _more_node(self, parent: _Node) -> _Node:
+    @staticmethod
+    def _more_node(parent: _Node) -> _Node:
         node = _Node(parent, "…", "", "")
         node.is_more = True
         return node
@@ -454,7 +459,9 @@ class VariablesModel(QAbstractItemModel):
         self.beginInsertRows(self._index_of(parent), at, at + len(new_nodes) - 1)
         parent.children[at:at] = new_nodes
         self.endInsertRows()
-        if not self._wants_more_row(parent, parent.shown_items(), container.more):
+        # A child container's length is unknown, so a full page suggests more.
+        more = container.more or len(container.items) >= PAGE_SIZE
+        if not self._wants_more_row(parent, parent.shown_items(), more):
             row = len(parent.children) - 1
             self.beginRemoveRows(self._index_of(parent), row, row)
             parent.children.pop()

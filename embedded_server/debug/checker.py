@@ -39,6 +39,7 @@ _CALL_TARGETS = {
     ast.ListComp: "a comprehension",
     ast.GeneratorExp: "a comprehension",
     ast.Constant: "a literal",
+    ast.Lambda: "a lambda",
 }
 
 
@@ -83,7 +84,8 @@ def _parse_syntax(text: str) -> ast.Expression:
         raise _syntax_error(text, error) from None
     except (RecursionError, MemoryError):
         raise ExpressionError(
-            f"expression is nested too deeply (the limit is {limits.MAX_DEPTH} levels)", 1
+            f"expression is nested too deeply (the limit is {limits.MAX_DEPTH} levels)",
+            1,
         ) from None
     except ValueError as error:
         raise ExpressionError(f"invalid syntax: {error}", 1) from None
@@ -114,7 +116,9 @@ def _syntax_error(text: str, error: SyntaxError) -> ExpressionError:
         )
     lines = _split_lines(text)
     line = error.lineno if error.lineno and error.lineno <= len(lines) else len(lines)
-    column = error.offset if error.offset and error.offset > 0 else len(lines[line - 1]) + 1
+    column = (
+        error.offset if error.offset and error.offset > 0 else len(lines[line - 1]) + 1
+    )
     prefix = "" if message.startswith("invalid syntax") else "invalid syntax: "
     return ExpressionError(f"{prefix}{message}", column, line)
 
@@ -138,22 +142,36 @@ class _Checker:
         self._nodes = 0
 
     def check(self, tree: ast.Expression) -> None:
+        """Raise ExpressionError for the problem that comes first in the text."""
+        problems: list[ExpressionError] = []
         # Iterative walk, so a deep tree cannot exhaust the Python stack here.
         stack: list[tuple[ast.AST, int]] = [(tree, 0)]
         while stack:
             node, depth = stack.pop()
             self._count(node, depth)
-            self._check_node(node)
-            # Push children in reverse, so the leftmost problem is reported.
-            for child in reversed(list(ast.iter_child_nodes(node))):
+            try:
+                self._check_node(node)
+            except ExpressionError as problem:
+                problems.append(problem)
+            if not isinstance(node, _ALLOWED_NODES):
+                continue  # reported already; its parts may lack positions
+            for child in ast.iter_child_nodes(node):
                 stack.append((child, depth + (not isinstance(child, _OPERATORS))))
+        if problems:
+            raise min(problems, key=lambda problem: (problem.line, problem.column))
 
     def _count(self, node: ast.AST, depth: int) -> None:
         self._nodes += 1
         if depth > limits.MAX_DEPTH:
-            self._fail(node, f"expression is nested too deeply (the limit is {limits.MAX_DEPTH} levels)")
+            self._fail(
+                node,
+                f"expression is nested too deeply (the limit is {limits.MAX_DEPTH} levels)",
+            )
         if self._nodes > limits.MAX_NODES:
-            self._fail(node, f"expression is too complex (the limit is {limits.MAX_NODES:,} parts)")
+            self._fail(
+                node,
+                f"expression is too complex (the limit is {limits.MAX_NODES:,} parts)",
+            )
 
     def _check_node(self, node: ast.AST) -> None:
         node_type = type(node)
@@ -166,12 +184,15 @@ class _Checker:
             checker(self, node)
 
     def _check_name(self, node: ast.Name) -> None:
-        if node.id.startswith("_"):
+        # A lone "_" is the usual throwaway loop variable and reaches nothing.
+        if node.id.startswith("_") and node.id != "_":
             self._fail(node, f"names that start with '_' are not allowed: '{node.id}'")
 
     def _check_attribute(self, node: ast.Attribute) -> None:
         if node.attr.startswith("_"):
-            self._fail_attribute(node, f"attributes that start with '_' are not allowed: '{node.attr}'")
+            self._fail_attribute(
+                node, f"attributes that start with '_' are not allowed: '{node.attr}'"
+            )
         if node.attr in policy.FORBIDDEN_ATTRIBUTES:
             self._fail_attribute(node, f"the attribute '{node.attr}' is not allowed")
 
@@ -180,10 +201,18 @@ class _Checker:
         if type(target) is ast.Name:
             if target.id not in policy.ALLOWED_BUILTIN_NAMES:
                 allowed = ", ".join(policy.ALLOWED_BUILTIN_NAMES)
-                self._fail(target, f"calling '{target.id}' is not allowed; the functions expressions may call are {allowed}")
+                self._fail(
+                    target,
+                    f"calling '{target.id}' is not allowed; the functions expressions may call are {allowed}",
+                )
         elif type(target) is ast.Attribute:
-            if target.attr not in policy.ALLOWED_METHOD_NAMES and not target.attr.startswith("_"):
-                self._fail_attribute(target, f"calling the method '{target.attr}' is not allowed")
+            if (
+                target.attr not in policy.ALLOWED_METHOD_NAMES
+                and not target.attr.startswith("_")
+            ):
+                self._fail_attribute(
+                    target, f"calling the method '{target.attr}' is not allowed"
+                )
         else:
             what = _CALL_TARGETS.get(type(target), "an expression")
             self._fail(
@@ -195,7 +224,7 @@ class _Checker:
                 self._fail(keyword.value, "unpacking with ** is not allowed")
 
     def _check_dict(self, node: ast.Dict) -> None:
-        for key, value in zip(node.keys, node.values):
+        for key, value in zip(node.keys, node.values, strict=True):
             if key is None:
                 self._fail(value, "unpacking with ** is not allowed")
 
@@ -224,7 +253,9 @@ class _Checker:
     def _fail_attribute(self, node: ast.Attribute, message: str) -> None:
         """Fail at the attribute name, just after the dot."""
         end_line = node.end_lineno or node.lineno
-        end_offset = node.end_col_offset if node.end_col_offset is not None else node.col_offset
+        end_offset = (
+            node.end_col_offset if node.end_col_offset is not None else node.col_offset
+        )
         column = self._column(end_line, end_offset) - len(node.attr)
         raise ExpressionError(message, max(column, 1), end_line)
 

@@ -32,7 +32,9 @@ class SandboxIterator(policy.SandboxObject):
 
     def __next__(self) -> Any:
         if not self._ctx.guard.active:
-            raise RuntimeError("a generator from an expression can run only during its evaluation")
+            raise RuntimeError(
+                "a generator from an expression can run only during its evaluation"
+            )
         return next(self._steps)
 
 
@@ -55,7 +57,9 @@ class EvaluationContext:
 
     def __init__(self, timeout: float) -> None:
         if not (isinstance(timeout, (int, float)) and math.isfinite(timeout)):
-            raise ValueError(f"timeout must be a finite number of seconds, not {timeout!r}")
+            raise ValueError(
+                f"timeout must be a finite number of seconds, not {timeout!r}"
+            )
         if not 0 < timeout <= limits.MAX_TIMEOUT:
             raise ValueError(
                 f"timeout must be above 0 and at most {limits.MAX_TIMEOUT:g} s, "
@@ -74,8 +78,7 @@ class EvaluationContext:
         """
         if time.monotonic() > self.deadline:
             raise EvaluationTimeout(self.timeout)
-        if self.guard.active:
-            self.guard.check()
+        self.guard.check()
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -89,9 +92,12 @@ class EvaluationContext:
         if size <= 0:
             return
         if self.allocated + size > limits.MAX_ALLOCATION:
+            already = (
+                f" after {self.allocated:,} already created" if self.allocated else ""
+            )
             raise LimitError(
-                f"{what} would create about {size:,} bytes; one evaluation may "
-                f"create at most {limits.MAX_ALLOCATION:,} bytes"
+                f"{what} would create about {size:,} bytes{already}; one "
+                f"evaluation may create at most {limits.MAX_ALLOCATION:,} bytes"
             )
         self.allocated += size
 
@@ -107,13 +113,14 @@ class EvaluationContext:
         Raises:
             TypeError: for values that are not iterable or are one-shot iterators.
         """
-        iterator = self._iterator(value)
+        iterator = self.iterator(value)
         tick = self.tick
         for item in iterator:
             tick()
             yield item
 
-    def _iterator(self, value: Any) -> Iterator[Any]:
+    def iterator(self, value: Any) -> Iterator[Any]:
+        """Return an iterator over value under the rules of iterate(), without ticks."""
         if policy.is_a(value, SandboxIterator):
             return value
         base = policy.plain_base(value)
@@ -131,7 +138,9 @@ class EvaluationContext:
             )
         return iterator
 
-    def materialize(self, value: Any, what: str, entry_size: int = limits.ITEM_SIZE) -> list[Any]:
+    def materialize(
+        self, value: Any, what: str, entry_size: int = limits.ITEM_SIZE
+    ) -> list[Any]:
         """Collect value's items into a list, charging the budget as it grows."""
         items: list[Any] = []
         length = limits.sized_length(value)

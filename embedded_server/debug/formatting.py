@@ -59,7 +59,9 @@ def format_field(ctx: EvaluationContext, value: Any, conversion: int, spec: str)
 
 
 def _format_with_spec(value: Any, spec: str) -> str:
-    if policy.is_a(value, _DATE_TYPES) and policy.has_trusted_method(value, "__format__"):
+    if policy.is_a(value, _DATE_TYPES) and policy.has_trusted_method(
+        value, "__format__"
+    ):
         # strftime output grows with the spec only, and the spec is part of
         # the expression's text, which is bounded.
         return format(value, spec)
@@ -71,7 +73,9 @@ def _format_with_spec(value: Any, spec: str) -> str:
         )
     for part in ("width", "precision"):
         number = match.group(part)
-        if number is not None and (len(number) > 6 or int(number) > limits.MAX_FORMAT_WIDTH):
+        if number is not None and (
+            len(number) > 6 or int(number) > limits.MAX_FORMAT_WIDTH
+        ):
             raise LimitError(
                 f"format {part} {number} is over the limit of {limits.MAX_FORMAT_WIDTH:,}"
             )

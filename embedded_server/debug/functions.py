@@ -35,7 +35,9 @@ class BuiltinFunction(policy.SandboxObject):
 
     __slots__ = ("name", "_implementation", "_signature", "as_type")
 
-    def __init__(self, name: str, implementation: Callable[..., Any], as_type: type | None) -> None:
+    def __init__(
+        self, name: str, implementation: Callable[..., Any], as_type: type | None
+    ) -> None:
         self.name = name
         self._implementation = implementation
         self._signature = inspect.signature(implementation)
@@ -75,9 +77,13 @@ def contains(ctx: EvaluationContext, container: Any, item: Any) -> bool:
             return item in container
         return methods.find_in_sequence(ctx, container, base, item) is not None
     if policy.is_a(container, SandboxIterator):
-        return any(element is item or element == item for element in ctx.iterate(container))
+        return any(
+            element is item or element == item for element in ctx.iterate(container)
+        )
     if policy.is_a(container, policy.SandboxObject):
-        raise TypeError(f"argument of type '{policy.type_name(container)}' is not iterable")
+        raise TypeError(
+            f"argument of type '{policy.type_name(container)}' is not iterable"
+        )
     if base is not None or type(container) in _DICT_VIEWS:
         return item in container
     if not policy.is_missing(policy.static_lookup(type(container), "__contains__")[1]):
@@ -101,11 +107,15 @@ def _abs(ctx: EvaluationContext, number: Any, /) -> Any:
     return abs(number)
 
 
-def _min(ctx: EvaluationContext, *args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+def _min(
+    ctx: EvaluationContext, *args: Any, key: Any = None, default: Any = _MISSING
+) -> Any:
     return _extreme(ctx, "min", args, key, default, operator.lt)
 
 
-def _max(ctx: EvaluationContext, *args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+def _max(
+    ctx: EvaluationContext, *args: Any, key: Any = None, default: Any = _MISSING
+) -> Any:
     return _extreme(ctx, "max", args, key, default, operator.gt)
 
 
@@ -156,7 +166,9 @@ def _round(ctx: EvaluationContext, number: Any, /, ndigits: Any = None) -> Any:
     return round(number, ndigits)
 
 
-def _sorted(ctx: EvaluationContext, iterable: Any, /, *, key: Any = None, reverse: Any = False) -> list:
+def _sorted(
+    ctx: EvaluationContext, iterable: Any, /, *, key: Any = None, reverse: Any = False
+) -> list:
     items = ctx.materialize(iterable, "sorted()")
     items.sort(key=call_key(ctx, key), reverse=reverse)
     return items
@@ -170,7 +182,13 @@ def _all(ctx: EvaluationContext, iterable: Any, /) -> bool:
     return all(bool(item) for item in ctx.iterate(iterable))
 
 
-def _str(ctx: EvaluationContext, obj: Any = "", /, encoding: Any = _MISSING, errors: Any = _MISSING) -> str:
+def _str(
+    ctx: EvaluationContext,
+    obj: Any = "",
+    /,
+    encoding: Any = _MISSING,
+    errors: Any = _MISSING,
+) -> str:
     if encoding is not _MISSING or errors is not _MISSING:
         return _decode(ctx, obj, encoding, errors)
     if type(obj) is str:
@@ -182,7 +200,9 @@ def _str(ctx: EvaluationContext, obj: Any = "", /, encoding: Any = _MISSING, err
 
 def _decode(ctx: EvaluationContext, obj: Any, encoding: Any, errors: Any) -> str:
     if not policy.is_a(obj, (bytes, bytearray)):
-        raise TypeError(f"decoding to str: need a bytes-like object, {policy.type_name(obj)} found")
+        raise TypeError(
+            f"decoding to str: need a bytes-like object, {policy.type_name(obj)} found"
+        )
     ctx.charge(limits.sized_length(obj) * 4, "str()")
     encoding = "utf-8" if encoding is _MISSING else encoding
     errors = "strict" if errors is _MISSING else errors
@@ -221,7 +241,9 @@ def _float(ctx: EvaluationContext, value: Any = 0.0, /) -> float:
         return float.__float__(value)
     if type(value) in policy.TRUSTED_CLASSES:
         return float(value)
-    raise TypeError(f"float() argument must be a string or a real number, not '{policy.type_name(value)}'")
+    raise TypeError(
+        f"float() argument must be a string or a real number, not '{policy.type_name(value)}'"
+    )
 
 
 def _check_number_text(value: Any) -> None:

@@ -15,9 +15,12 @@ afterwards, so those tools do not see the sandbox's own frames.
 
 from __future__ import annotations
 
+import builtins
+import gc
 import importlib
 import os
 import sys
+import threading
 from types import FrameType
 from typing import Any
 
@@ -75,6 +78,57 @@ def is_allowed_file(filename: str) -> bool:
     return decision
 
 
+_import_probe: tuple[Any, frozenset[str]] = (None, frozenset())
+
+
+def import_hook_files() -> frozenset[str]:
+    """Return the files of Python code that runs for an ordinary import.
+
+    C code imports modules at run time (datetime's strftime imports time)
+    through ``builtins.__import__``, which a library may have replaced with
+    a hook that runs Python code (PySide6's shiboken does). The module names
+    come from that C code, not from the expression, so the hook may run.
+    The files are found by tracing one import of an already loaded module,
+    again whenever ``builtins.__import__`` changes.
+    """
+    global _import_probe
+    hook = builtins.__import__
+    if _import_probe[0] is not hook:
+        files: set[str] = set()
+
+        def record(frame: FrameType, event: str, arg: Any) -> None:
+            if event == "call":
+                files.add(frame.f_code.co_filename)
+
+        previous = sys.gettrace()
+        sys.settrace(record)
+        try:
+            hook("time")
+        finally:
+            sys.settrace(previous)
+        _import_probe = (hook, frozenset(files))
+    return _import_probe[1]
+
+
+class _Collecting(threading.local):
+    """Per thread: True while this thread runs the cyclic garbage collector."""
+
+    active = False
+
+
+_collecting = _Collecting()
+
+
+def _on_garbage_collection(phase: str, info: dict[str, int]) -> None:
+    _collecting.active = phase == "start"
+
+
+# Finalizers that the garbage collector runs (``__del__``, generator close,
+# weakref callbacks) belong to unrelated objects that happen to be collected
+# in the evaluating thread, so the guard lets them run.
+gc.callbacks.append(_on_garbage_collection)
+
+
 class CodeGuard:
     """Installs the trace function for one evaluation and reports if it was removed.
 
@@ -82,17 +136,19 @@ class CodeGuard:
         active: True between start() and stop().
     """
 
-    __slots__ = ("_trace", "_previous", "active")
+    __slots__ = ("trace_function", "_previous", "_import_files", "active")
 
     def __init__(self) -> None:
-        # Keep one bound-method object, so gettrace() can be compared to it.
-        self._trace = self._on_trace
+        # One bound-method object, so that gettrace() can be compared to it.
+        self.trace_function = self._on_trace
         self._previous: Any = None
+        self._import_files: frozenset[str] = frozenset()
         self.active = False
 
     def start(self) -> None:
+        self._import_files = import_hook_files()
         self._previous = sys.gettrace()
-        sys.settrace(self._trace)
+        sys.settrace(self.trace_function)
         self.active = True
 
     def stop(self) -> None:
@@ -106,19 +162,21 @@ class CodeGuard:
         CPython removes a trace function that raises, so after a stopped
         call the guard must not be trusted to stay in place.
         """
-        if sys.gettrace() is not self._trace:
+        if self.active and sys.gettrace() is not self.trace_function:
             raise SandboxViolation(
-                "the code guard was removed during the evaluation; it was stopped"
+                "the code guard was removed during the evaluation, so the "
+                "evaluation was stopped"
             )
 
     def _on_trace(self, frame: FrameType, event: str, arg: Any) -> None:
         if event != "call":
             return None
         code = frame.f_code
-        if is_allowed_file(code.co_filename):
+        filename = code.co_filename
+        if is_allowed_file(filename) or _collecting.active or filename in self._import_files:
             return None
         raise SandboxViolation(
             f"the expression would run {code.co_qualname}() from "
-            f"{os.path.basename(code.co_filename)}, and expressions run no "
+            f"{os.path.basename(filename)}, and expressions run no "
             "Python code of user classes"
         )

@@ -96,10 +96,14 @@ class _Parser:
             self._expect_end()
             return HitCondition(self._text, "%", modulus)
         if symbol not in ("==", "=", "!="):
-            self._fail_at(self._operator_start, "after '% N' only '== R' or '!= R' may follow")
+            self._fail_at(
+                self._operator_start, "after '% N' only '== R' or '!= R' may follow"
+            )
         remainder = self._read_count()
         if remainder >= modulus:
-            self._fail_at(self._count_start, f"the remainder must be smaller than {modulus}")
+            self._fail_at(
+                self._count_start, f"the remainder must be smaller than {modulus}"
+            )
         self._expect_end()
         return HitCondition(self._text, "%", modulus, remainder, negate=symbol == "!=")
 
@@ -114,7 +118,10 @@ class _Parser:
 
     def _read_count(self) -> int:
         start = self._count_start = self._position
-        while self._position < len(self._text) and self._text[self._position] in "0123456789":
+        while (
+            self._position < len(self._text)
+            and self._text[self._position] in "0123456789"
+        ):
             self._position += 1
         digits = self._text[start : self._position]
         if not digits:

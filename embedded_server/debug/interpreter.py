@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import operator
+import sys
+import time
 from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import Any
@@ -30,6 +32,12 @@ _COMPARE = {
     ast.Is: operator.is_, ast.IsNot: operator.is_not,
 }  # fmt: skip
 _UNSET = object()
+# Operand types whose operators run in C with a cost bounded by the operands,
+# except for the operators in _GROWING.
+_SCALARS = frozenset({int, float, bool})
+_GROWING = frozenset({ast.Pow, ast.LShift, ast.Mult})
+_monotonic = time.monotonic
+_gettrace = sys.gettrace
 
 
 class _Scope:
@@ -52,7 +60,10 @@ class Interpreter:
 
     def evaluate(self, node: ast.AST) -> Any:
         """Evaluate node; record it as the error position if it raises first."""
-        self._ctx.tick()
+        ctx = self._ctx
+        # The same checks as ctx.tick(), inlined because this runs per node.
+        if _monotonic() > ctx.deadline or _gettrace() is not ctx.guard.trace_function:
+            ctx.tick()
         try:
             return _HANDLERS[type(node)](self, node)
         except Exception:
@@ -96,7 +107,9 @@ class Interpreter:
         container = self.evaluate(node.value)
         key = self.evaluate(node.slice)
         if policy.is_a(container, policy.SandboxObject):
-            raise TypeError(f"'{policy.type_name(container)}' object is not subscriptable")
+            raise TypeError(
+                f"'{policy.type_name(container)}' object is not subscriptable"
+            )
         base = policy.plain_base(container)
         if type(key) is slice and base in (str, bytes, list, tuple):
             count = len(range(*key.indices(base.__len__(container))))
@@ -111,7 +124,9 @@ class Interpreter:
     def _call(self, node: ast.Call) -> Any:
         function = self.evaluate(node.func)
         args = tuple(self.evaluate(argument) for argument in node.args)
-        kwargs = {keyword.arg: self.evaluate(keyword.value) for keyword in node.keywords}
+        kwargs = {
+            keyword.arg: self.evaluate(keyword.value) for keyword in node.keywords
+        }
         if not policy.is_a(function, (functions.BuiltinFunction, methods.BoundMethod)):
             raise TypeError(
                 f"'{policy.type_name(function)}' object is not callable in expressions"
@@ -124,7 +139,12 @@ class Interpreter:
         left = self.evaluate(node.left)
         right = self.evaluate(node.right)
         operation = type(node.op)
-        limits.guard_binary(operation, left, right, self._ctx)
+        if not (
+            type(left) in _SCALARS
+            and type(right) in _SCALARS
+            and operation not in _GROWING
+        ):
+            limits.guard_binary(operation, left, right, self._ctx)
         return _BINARY[operation](left, right)
 
     def _unary(self, node: ast.UnaryOp) -> Any:
@@ -145,7 +165,7 @@ class Interpreter:
     def _compare(self, node: ast.Compare) -> Any:
         left = self.evaluate(node.left)
         result: Any = True
-        for operation, comparator in zip(node.ops, node.comparators):
+        for operation, comparator in zip(node.ops, node.comparators, strict=True):
             right = self.evaluate(comparator)
             result = self._compare_pair(type(operation), left, right)
             if not result:
@@ -181,25 +201,28 @@ class Interpreter:
 
     def _dict(self, node: ast.Dict) -> dict:
         self._ctx.charge(len(node.keys) * limits.ENTRY_SIZE, "the dict")
-        return {self.evaluate(key): self.evaluate(value) for key, value in zip(node.keys, node.values)}
+        return {
+            self.evaluate(key): self.evaluate(value)
+            for key, value in zip(node.keys, node.values, strict=True)
+        }
 
     def _list_comprehension(self, node: ast.ListComp) -> list:
         result = []
-        for scope in self._loops(node.generators, self._scope):
+        for scope in self._combinations(node.generators, self._scope):
             self._ctx.charge(limits.ITEM_SIZE, "the list comprehension")
             result.append(self._evaluate_in(scope, node.elt))
         return result
 
     def _set_comprehension(self, node: ast.SetComp) -> set:
         result = set()
-        for scope in self._loops(node.generators, self._scope):
+        for scope in self._combinations(node.generators, self._scope):
             self._ctx.charge(limits.ENTRY_SIZE, "the set comprehension")
             result.add(self._evaluate_in(scope, node.elt))
         return result
 
     def _dict_comprehension(self, node: ast.DictComp) -> dict:
         result = {}
-        for scope in self._loops(node.generators, self._scope):
+        for scope in self._combinations(node.generators, self._scope):
             self._ctx.charge(limits.ENTRY_SIZE, "the dict comprehension")
             key = self._evaluate_in(scope, node.key)
             result[key] = self._evaluate_in(scope, node.value)
@@ -208,27 +231,67 @@ class Interpreter:
     def _generator(self, node: ast.GeneratorExp) -> SandboxIterator:
         # Python evaluates the first iterable when the generator is created.
         first = self.evaluate(node.generators[0].iter)
-        return SandboxIterator(self._generate(node, self._scope, first), self._ctx)
+        steps = self._generate(node, self._scope, first)
+        return SandboxIterator(steps, self._ctx)
 
-    def _generate(self, node: ast.GeneratorExp, outer: _Scope | None, first: Any) -> Iterator[Any]:
-        for scope in self._loops(node.generators, outer, first):
+    def _generate(
+        self, node: ast.GeneratorExp, outer: _Scope | None, first: Any
+    ) -> Iterator[Any]:
+        for scope in self._combinations(node.generators, outer, first):
             yield self._evaluate_in(scope, node.elt)
 
-    def _loops(
-        self, generators: list[ast.comprehension], outer: _Scope | None,
-        first: Any = _UNSET, index: int = 0,
-    ) -> Iterator[_Scope]:  # fmt: skip
-        """Yield one scope per combination of the comprehension's for clauses."""
+    def _combinations(
+        self,
+        generators: list[ast.comprehension],
+        outer: _Scope | None,
+        first: Any = _UNSET,
+    ) -> Iterator[_Scope]:
+        """Yield the comprehension's scope once per combination of its for clauses.
+
+        All clauses bind into one scope that is updated in place, as Python
+        does: a lazy inner generator sees the latest value of a loop variable.
+        """
+        scope = _Scope({}, outer)
+        if first is _UNSET:
+            first = self._evaluate_in(outer, generators[0].iter)
+        yield from self._clauses(generators, 0, scope, first)
+
+    def _clauses(
+        self,
+        generators: list[ast.comprehension],
+        index: int,
+        scope: _Scope,
+        iterable: Any,
+    ) -> Iterator[_Scope]:
         clause = generators[index]
-        iterable = first if first is not _UNSET else self._evaluate_in(outer, clause.iter)
-        for item in self._ctx.iterate(iterable):
-            scope = _Scope(self._bind(clause.target, item), outer)
-            if not all(self._evaluate_in(scope, test) for test in clause.ifs):
+        last = index + 1 == len(generators)
+        target = clause.target
+        simple_name = target.id if type(target) is ast.Name else None
+        variables = scope.variables
+        tick = self._ctx.tick
+        for item in self._ctx.iterator(iterable):
+            tick()
+            if simple_name is not None:
+                variables[simple_name] = item
+            else:
+                variables.update(self._bind(target, item))
+            if clause.ifs and not self._passes(scope, clause.ifs):
                 continue
-            if index + 1 == len(generators):
+            if last:
                 yield scope
             else:
-                yield from self._loops(generators, scope, _UNSET, index + 1)
+                inner = self._evaluate_in(scope, generators[index + 1].iter)
+                yield from self._clauses(generators, index + 1, scope, inner)
+
+    def _passes(self, scope: _Scope, tests: list[ast.expr]) -> bool:
+        saved, self._scope = self._scope, scope
+        try:
+            for test in tests:
+                if not self.evaluate(test):
+                    return False
+            return True
+        finally:
+            self._scope = saved
 
     def _bind(self, target: ast.expr, item: Any) -> dict[str, Any]:
         if type(target) is ast.Name:
@@ -242,7 +305,7 @@ class Interpreter:
                 f"not enough values to unpack (expected {expected}, got {len(values)})"
             )
         variables: dict[str, Any] = {}
-        for element, value in zip(target.elts, values):
+        for element, value in zip(target.elts, values, strict=True):
             variables.update(self._bind(element, value))
         return variables
 

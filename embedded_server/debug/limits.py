@@ -7,6 +7,7 @@ get (lengths and bit lengths), so a refused operation costs nothing.
 from __future__ import annotations
 
 import ast
+import fractions
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,6 @@ SCAN_CHUNK = 100_000  # elements scanned in C between two deadline checks
 
 _LOG10_2 = math.log10(2)
 _TEXT = (str, bytes, bytearray)
-_SEQUENCES = (str, bytes, bytearray, list, tuple)
 
 
 def int_digits_estimate(value: int) -> int:
@@ -74,7 +74,9 @@ def sized_length(value: Any) -> int | None:
     return None
 
 
-def guard_binary(op: type[ast.operator], left: Any, right: Any, ctx: EvaluationContext) -> None:
+def guard_binary(
+    op: type[ast.operator], left: Any, right: Any, ctx: EvaluationContext
+) -> None:
     """Reject or charge a binary operation before it runs.
 
     Raises:
@@ -107,14 +109,39 @@ def _both_int(left: Any, right: Any) -> bool:
 _as_int = int.__int__
 
 
+_FRACTION_PARTS = (
+    vars(fractions.Fraction)["_numerator"],
+    vars(fractions.Fraction)["_denominator"],
+)
+
+
 def _guard_power(base: Any, exponent: Any) -> None:
-    if not _both_int(base, exponent) or _as_int(exponent) <= 0:
+    power = _integer_value(exponent)
+    if power is None or power <= 0:
         return
-    magnitude = abs(_as_int(base))
+    if policy.is_a(base, fractions.Fraction):
+        # Fraction ** int raises numerator and denominator to the power.
+        parts = [int.__int__(part.__get__(base)) for part in _FRACTION_PARTS]
+    elif policy.is_a(base, int):
+        parts = [_as_int(base)]
+    else:
+        return
+    magnitude = max(abs(part) for part in parts)
     if magnitude <= 1:
         return
-    bits = _as_int(exponent) * math.log2(magnitude)
-    check_int_bits(bits, f"the result of {_short(base)} ** {_short(exponent)}")
+    bits = power * math.log2(magnitude)
+    check_int_bits(bits, f"the result of the power with exponent {_short(power)}")
+
+
+def _integer_value(number: Any) -> int | None:
+    """Return number as an int if it is an int or a whole Fraction, else None."""
+    if policy.is_a(number, int):
+        return _as_int(number)
+    if policy.is_a(number, fractions.Fraction):
+        numerator, denominator = (part.__get__(number) for part in _FRACTION_PARTS)
+        if denominator == 1:
+            return int.__int__(numerator)
+    return None
 
 
 def _guard_shift(value: Any, count: Any) -> None:
@@ -130,9 +157,27 @@ def _guard_multiply(left: Any, right: Any, ctx: EvaluationContext) -> None:
         ctx.charge(bits // 8, "the product")
         return
     for sequence, count in ((left, right), (right, left)):
-        if policy.is_a(sequence, _SEQUENCES) and policy.is_a(count, int):
-            length = sized_length(sequence) * max(_as_int(count), 0)
+        if not policy.is_a(count, int) or policy.is_a(sequence, (int, float, complex)):
+            continue
+        length = _length_for_repetition(sequence)
+        if length is not None:
+            length *= max(_as_int(count), 0)
             _charge_sequence(sequence, length, ctx, "repeating the sequence")
+
+
+def _length_for_repetition(value: Any) -> int | None:
+    """Return the length of a value that ``value * n`` might repeat.
+
+    Besides plain sequences this covers C types such as array.array and
+    collections.deque. Their len() is C code; a Python ``__len__`` of a
+    user class is stopped by the code guard.
+    """
+    length = sized_length(value)
+    if length is not None or policy.is_a(value, policy.SandboxObject):
+        return length
+    if policy.is_missing(policy.static_lookup(type(value), "__len__")[1]):
+        return None
+    return len(value)
 
 
 def _guard_add(left: Any, right: Any, ctx: EvaluationContext) -> None:
@@ -153,7 +198,9 @@ def _guard_collection_operator(left: Any, right: Any, ctx: EvaluationContext) ->
         ctx.charge(length * ENTRY_SIZE, "combining the collections")
 
 
-def _charge_sequence(sequence: Any, length: int, ctx: EvaluationContext, what: str) -> None:
+def _charge_sequence(
+    sequence: Any, length: int, ctx: EvaluationContext, what: str
+) -> None:
     per_item = 1 if policy.is_a(sequence, _TEXT) else ITEM_SIZE
     ctx.charge(length * per_item, what)
 

@@ -48,7 +48,9 @@ class BoundMethod(policy.SandboxObject):
         self.name = name
 
     def describe(self) -> str:
-        return f"<built-in method {self.name} of {policy.type_name(self.receiver)} object>"
+        return (
+            f"<built-in method {self.name} of {policy.type_name(self.receiver)} object>"
+        )
 
     def call(self, ctx: EvaluationContext, args: tuple, kwargs: dict[str, Any]) -> Any:
         method = policy.static_lookup(self.base, self.name)[1]
@@ -75,7 +77,9 @@ def _call_text_method(
     return method(receiver, *args, **kwargs)
 
 
-def _join(ctx: EvaluationContext, method: Any, separator: Any, base: type, iterable: Any) -> Any:
+def _join(
+    ctx: EvaluationContext, method: Any, separator: Any, base: type, iterable: Any
+) -> Any:
     items = ctx.materialize(iterable, "join()")
     parts = (base.__len__(item) for item in items if policy.is_a(item, base))
     total = sum(parts) + base.__len__(separator) * max(len(items) - 1, 0)
@@ -106,7 +110,9 @@ def _text_result_size(
     return 0
 
 
-def _argument(args: tuple, kwargs: dict[str, Any], index: int, name: str, default: Any) -> Any:
+def _argument(
+    args: tuple, kwargs: dict[str, Any], index: int, name: str, default: Any
+) -> Any:
     if len(args) > index:
         return args[index]
     return kwargs.get(name, default)
@@ -124,7 +130,12 @@ def _replace_size(receiver: Any, base: type, length: int, args: tuple) -> int:
 
 
 def _split_size(
-    receiver: Any, base: type, length: int, name: str, args: tuple, kwargs: dict[str, Any]
+    receiver: Any,
+    base: type,
+    length: int,
+    name: str,
+    args: tuple,
+    kwargs: dict[str, Any],
 ) -> int:
     if name == "splitlines":
         pieces = _count_any(receiver, base, length, _LINE_BREAKS[base]) + 1
@@ -174,7 +185,9 @@ def _scan_sequence(
     return position
 
 
-def find_in_sequence(ctx: EvaluationContext, sequence: Any, base: type, target: Any) -> int | None:
+def find_in_sequence(
+    ctx: EvaluationContext, sequence: Any, base: type, target: Any
+) -> int | None:
     """Return the first index of target in a list or tuple, scanning in chunks."""
     length = base.__len__(sequence)
     for start in range(0, length, limits.SCAN_CHUNK):

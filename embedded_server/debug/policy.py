@@ -57,9 +57,7 @@ ALLOWED_METHODS: dict[type, frozenset[str]] = {
     complex: frozenset({"conjugate"}),
     str: _TEXT_QUERIES
     | _TEXT_TRANSFORMS
-    | frozenset(
-        "casefold encode isdecimal isidentifier isnumeric isprintable".split()
-    ),
+    | frozenset("casefold encode isdecimal isidentifier isnumeric isprintable".split()),
     bytes: _TEXT_QUERIES | _TEXT_TRANSFORMS | frozenset({"decode", "hex"}),
     list: frozenset({"count", "index", "copy"}),
     tuple: frozenset({"count", "index"}),
@@ -264,13 +262,18 @@ def _read_stored_attribute(value: Any, name: str) -> Any:
     namespace = instance_dict(value)
 
     if kind == "data":
-        if type(raw) not in _SAFE_DESCRIPTORS:
+        if type(raw) is property and owner in TRUSTED_CLASSES:
+            # Properties of trusted standard library classes (Path.name,
+            # Fraction.numerator, UUID.hex) compute from the value alone.
+            result = raw.__get__(value, cls)
+        elif type(raw) not in _SAFE_DESCRIPTORS:
             noun = "a property" if is_a(raw, property) else "computed by a descriptor"
             raise AttributeError(
                 f"'{type_name(value)}.{name}' is {noun}; expressions read stored "
                 "attributes only"
             )
-        result = raw.__get__(value, cls)
+        else:
+            result = raw.__get__(value, cls)
     elif namespace is not None and name in namespace:
         result = namespace[name]
     elif kind == "method":

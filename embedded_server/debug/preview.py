@@ -64,18 +64,26 @@ def length_of(value: Any) -> int | None:
     return length
 
 
-def safe_str(value: Any, *, max_chars: int, tick: Callable[[], None] | None = None) -> str:
+def safe_str(
+    value: Any, *, max_chars: int, tick: Callable[[], None] | None = None
+) -> str:
     """Return str(value) as Python would, for plain data and trusted types.
 
     Other objects render as their preview text. Raises LimitError instead
     of returning more than max_chars characters.
     """
-    return Renderer(max_chars=max_chars, max_depth=100, strict=True, tick=tick).str(value)
+    return Renderer(max_chars=max_chars, max_depth=100, strict=True, tick=tick).str(
+        value
+    )
 
 
-def safe_repr(value: Any, *, max_chars: int, tick: Callable[[], None] | None = None) -> str:
+def safe_repr(
+    value: Any, *, max_chars: int, tick: Callable[[], None] | None = None
+) -> str:
     """Return repr(value) under the same rules as safe_str()."""
-    return Renderer(max_chars=max_chars, max_depth=100, strict=True, tick=tick).repr(value)
+    return Renderer(max_chars=max_chars, max_depth=100, strict=True, tick=tick).repr(
+        value
+    )
 
 
 def display_text(value: Any, max_chars: int = 1000) -> str:

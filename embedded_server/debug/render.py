@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any
 
-from embedded_server.debug import limits, policy
+from embedded_server.debug import guard, limits, policy
 from embedded_server.debug.errors import LimitError
 
 _SCALARS = (type(None), bool, float, complex)  # str() and repr() agree
@@ -106,12 +106,14 @@ class Renderer:
     # -- dispatch -------------------------------------------------------
 
     def _emit_str(self, value: Any, depth: int) -> None:
-        if policy.is_a(value, str) and policy.method_is_inherited(value, str, "__str__"):
+        if policy.is_a(value, str) and policy.method_is_inherited(
+            value, str, "__str__"
+        ):
             self._emit_text(str.__str__(value), quoted=False)
         elif policy.is_a(value, enum.Enum):
             self._emit_enum(value, depth, as_str=True)
         elif policy.has_trusted_method(value, "__str__"):
-            self._emit_trusted(value, str)
+            self._emit_trusted(value, str, depth)
         else:
             self._emit(value, depth)
 
@@ -122,10 +124,16 @@ class Renderer:
             self._emit_plain(value, depth, base)
         elif type(value) in _DICT_VIEWS:
             self._emit_view(value, depth, _DICT_VIEWS[type(value)])
+        elif type(value) is bytearray:
+            self._write("bytearray(")
+            self._emit_bytes(bytes(value[: self._remaining + 1]))
+            self._write(")")
+        elif type(value) is range:
+            self._write(repr(value))
         elif policy.is_a(value, enum.Enum):
             self._emit_enum(value, depth, as_str=False)
         elif policy.has_trusted_method(value, "__repr__"):
-            self._emit_trusted(value, repr)
+            self._emit_trusted(value, repr, depth)
         elif base is None:
             self._emit_object(value, depth)
         elif policy.method_is_inherited(value, base, "__repr__"):
@@ -194,7 +202,9 @@ class Renderer:
 
     def _deep(self, value: Any, base: type) -> None:
         if self._strict:
-            raise LimitError(f"the value is nested more than {self._max_depth} levels deep")
+            raise LimitError(
+                f"the value is nested more than {self._max_depth} levels deep"
+            )
         opener, closer = _OPENERS.get(base, ("{", "}"))
         self._elide(f"{opener}...{closer}")
 
@@ -207,7 +217,9 @@ class Renderer:
             opener, closer = _OPENERS[base]
             items = base.__iter__(value)
         if length == 0:
-            self._write({set: "set()", frozenset: "frozenset()"}.get(base, opener + closer))
+            self._write(
+                {set: "set()", frozenset: "frozenset()"}.get(base, opener + closer)
+            )
             return
         if base is frozenset:
             self._write("frozenset(")
@@ -219,7 +231,9 @@ class Renderer:
         if base is frozenset:
             self._write(")")
 
-    def _emit_sequence(self, items: Iterable[Any], depth: int, pairs: bool, length: int) -> None:
+    def _emit_sequence(
+        self, items: Iterable[Any], depth: int, pairs: bool, length: int
+    ) -> None:
         limit = self._max_items if self._max_items is not None else length
         for index, item in enumerate(islice(items, limit)):
             if index:
@@ -245,8 +259,14 @@ class Renderer:
         name = policy.type_name(value)
         fields = policy.static_lookup(type(value), "_fields")[1]
         self._write(f"{name}(")
-        if base is tuple and type(fields) is tuple and len(fields) == tuple.__len__(value):
-            for index, (field, item) in enumerate(zip(fields, tuple.__iter__(value))):
+        if (
+            base is tuple
+            and type(fields) is tuple
+            and len(fields) == tuple.__len__(value)
+        ):
+            for index, (field, item) in enumerate(
+                zip(fields, tuple.__iter__(value), strict=True)
+            ):
                 self._write(f"{', ' if index else ''}{field}=")
                 self._emit(item, depth + 1)
         else:
@@ -255,13 +275,27 @@ class Renderer:
 
     # -- other objects --------------------------------------------------
 
-    def _emit_trusted(self, value: Any, render: Callable[[Any], str]) -> None:
+    def _emit_trusted(
+        self, value: Any, render: Callable[[Any], str], depth: int
+    ) -> None:
+        """Call a trusted standard library repr/str under the code guard.
+
+        A subclass can still override something the standard method uses
+        (a property, a helper method); the guard stops that code, and the
+        value then renders from its stored attributes instead.
+        """
+        code_guard = guard.CodeGuard()
+        code_guard.start()
         try:
             text = render(value)
         except Exception:
-            self._emit_object(value, depth=self._max_depth)
-            return
-        self._write(text)
+            text = None
+        finally:
+            code_guard.stop()
+        if text is None:
+            self._emit_object(value, depth)
+        else:
+            self._write(text)
 
     def _emit_enum(self, member: enum.Enum, depth: int, as_str: bool) -> None:
         """Render an enum member from its stored name and value.
@@ -303,7 +337,9 @@ class Renderer:
         finally:
             self._active.discard(id(value))
 
-    def _emit_fields(self, name: str, fields: list[tuple[str, Any]], depth: int) -> None:
+    def _emit_fields(
+        self, name: str, fields: list[tuple[str, Any]], depth: int
+    ) -> None:
         self._write(f"{name}(")
         limit = self._max_items if self._max_items is not None else len(fields)
         for index, (field, item) in enumerate(fields[:limit]):

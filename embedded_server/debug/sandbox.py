@@ -52,7 +52,9 @@ class Expression:
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
 
-    def evaluate(self, names: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    def evaluate(
+        self, names: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT
+    ) -> Any:
         """Evaluate the expression with names as its variables.
 
         Args:
@@ -67,14 +69,18 @@ class Expression:
             ValueError: for an invalid timeout.
         """
         ctx = EvaluationContext(timeout)
-        return self._run(ctx, lambda interpreter: interpreter.evaluate(self._tree.body), names)
+        return self._run(
+            ctx, lambda interpreter: interpreter.evaluate(self._tree.body), names
+        )
 
     def evaluate_condition(
         self, names: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT
     ) -> bool:
         """Evaluate the expression and its truth value within the same time limit."""
         ctx = EvaluationContext(timeout)
-        return self._run(ctx, lambda interpreter: bool(interpreter.evaluate(self._tree.body)), names)
+        return self._run(
+            ctx, lambda interpreter: bool(interpreter.evaluate(self._tree.body)), names
+        )
 
     def _run(self, ctx: EvaluationContext, step: Any, names: Mapping[str, Any]) -> Any:
         interpreter = Interpreter(names, ctx)
@@ -95,7 +101,9 @@ class Expression:
         if node is None or not hasattr(node, "col_offset"):
             return None
         line = self._lines[node.lineno - 1] if node.lineno <= len(self._lines) else ""
-        prefix = line.encode("utf-8")[: node.col_offset].decode("utf-8", errors="ignore")
+        prefix = line.encode("utf-8")[: node.col_offset].decode(
+            "utf-8", errors="ignore"
+        )
         return len(prefix) + 1
 
 
@@ -154,12 +162,20 @@ def evaluate(
     The ``max_*`` arguments bound the preview as in ``preview.preview``.
     """
     if not isinstance(text, str):
-        return EvalResult(None, None, f"TypeError: expression must be a str, not {type(text).__name__}")
+        return EvalResult(
+            None,
+            None,
+            f"TypeError: expression must be a str, not {type(text).__name__}",
+        )
     try:
         value = compile_expression(text).evaluate(names, timeout=timeout)
     except ExpressionError as error:
-        return EvalResult(None, None, f"SyntaxError: {error.message} (column {error.column})")
+        return EvalResult(
+            None, None, f"SyntaxError: {error.message} (column {error.column})"
+        )
     except EvaluationError as error:
         return EvalResult(None, None, error.message)
-    shown = preview.preview(value, max_chars=max_chars, max_items=max_items, max_depth=max_depth)
+    shown = preview.preview(
+        value, max_chars=max_chars, max_items=max_items, max_depth=max_depth
+    )
     return EvalResult(shown, policy.type_name(value), None)

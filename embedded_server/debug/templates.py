@@ -50,11 +50,15 @@ class Template:
     def __repr__(self) -> str:
         return f"Template({self.text!r})"
 
-    def render(self, names: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> str:
+    def render(
+        self, names: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT
+    ) -> str:
         """Render the message; timeout (seconds) bounds all fields together."""
         deadline = time.monotonic() + timeout
         pieces = [
-            part if isinstance(part, str) else _render_field(part, names, deadline, timeout)
+            part
+            if isinstance(part, str)
+            else _render_field(part, names, deadline, timeout)
             for part in self._parts
         ]
         message = "".join(pieces)
@@ -84,10 +88,14 @@ def render_template(
     """
     if not isinstance(text, str):
         return f"<error: TypeError: template must be a str, not {type(text).__name__}>"
-    return Template(text, tuple(_parse(text, strict=False))).render(names, timeout=timeout)
+    return Template(text, tuple(_parse(text, strict=False))).render(
+        names, timeout=timeout
+    )
 
 
-def _render_field(field: _Field, names: Mapping[str, Any], deadline: float, timeout: float) -> str:
+def _render_field(
+    field: _Field, names: Mapping[str, Any], deadline: float, timeout: float
+) -> str:
     if field.expression is None:
         return f"<error: {field.error}>"
     remaining = deadline - time.monotonic()
@@ -120,7 +128,12 @@ def _parse(text: str, strict: bool) -> list[str | _Field]:
         elif character == "{":
             end = _field_end(text, position + 1)
             if end is None:
-                _reject(strict, text, position, "'{' is never closed; write '{{' for a literal brace")
+                _reject(
+                    strict,
+                    text,
+                    position,
+                    "'{' is never closed; write '{{' for a literal brace",
+                )
                 literal.append(text[position:])
                 break
             parts.append("".join(literal))
@@ -128,7 +141,12 @@ def _parse(text: str, strict: bool) -> list[str | _Field]:
             parts.append(_compile_field(text, position + 1, end, strict))
             position = end + 1
         elif character == "}":
-            _reject(strict, text, position, "single '}' is not allowed; write '}}' for a literal brace")
+            _reject(
+                strict,
+                text,
+                position,
+                "single '}' is not allowed; write '}}' for a literal brace",
+            )
             literal.append(character)
             position += 1
         else:
@@ -150,7 +168,9 @@ def _field_end(text: str, start: int) -> int | None:
     while position < len(text):
         character = text[position]
         if character in "'\"":
-            quote = character * 3 if text.startswith(character * 3, position) else character
+            quote = (
+                character * 3 if text.startswith(character * 3, position) else character
+            )
             position = _string_end(text, position + len(quote), quote)
             continue
         if character == "{":
@@ -186,7 +206,9 @@ def _compile_field(text: str, start: int, end: int, strict: bool) -> _Field:
         return _Field(None, f"SyntaxError: {error.message}")
 
 
-def _shifted(text: str, start: int, source: str, error: ExpressionError) -> ExpressionError:
+def _shifted(
+    text: str, start: int, source: str, error: ExpressionError
+) -> ExpressionError:
     """Move an error's position from the field's text to the template's text."""
     lines = source.split("\n")
     offset = sum(len(line) + 1 for line in lines[: error.line - 1]) + error.column - 1

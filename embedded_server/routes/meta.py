@@ -24,6 +24,7 @@ CAPABILITIES = (
     "cancel",
     "job_history",
     "flow_entry_points",
+    "dry_run",
 )
 
 

@@ -1,0 +1,1 @@
+"""The debugger's panes, dialogs and actions, added to the main window by ``install``."""
