@@ -43,4 +43,5 @@ class Settings:
     heartbeat_interval: float = 15.0
     worker_threads: int = 16
     rate_limit_per_minute: int = 6000
+    evaluate_rate_per_minute: int = 120
     max_output_bytes: int = 1_000_000

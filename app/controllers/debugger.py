@@ -86,6 +86,8 @@ class DebugController(QObject):
         self.variables_model = VariablesModel(self)
         self.call_stack_model = CallStackModel(self)
         self.watch_model = watch_model if watch_model is not None else WatchModel(self)
+        if self.watch_model.parent() is None:
+            self.watch_model.setParent(self)
         self._tasks = TaskSet()
         self._job_id: str | None = None
         self._flow_id: str | None = None

@@ -1,10 +1,11 @@
 """Static checks of an expression's text and syntax tree, before anything runs.
 
-The checker rejects what no evaluation may do: names and attributes that
-start with "_", interpreter internals, calls of anything but the allowed
-built-ins and methods (however the call is written), imports, lambdas,
-assignments, ``*``/``**`` unpacking, ``await``/``yield``, and format specs
-with nested fields. Errors carry the 1-based column of the offending part.
+The checker rejects names and attributes that start with "_" and
+interpreter internals. It rejects calls of anything but the allowed
+built-ins and methods, however the call is written. It also rejects
+imports, lambdas, assignments, ``*``/``**`` unpacking, ``await``/``yield``
+and format specs with nested fields. Errors carry the 1-based column of the
+offending part.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _parse_syntax(text: str) -> ast.Expression:
     text is parsed without them and positions are shifted back afterwards.
     """
     body = text.lstrip(" \t\f\r\n")
-    prefix_lines = _split_lines(text[: len(text) - len(body)])
+    prefix_lines = split_lines(text[: len(text) - len(body)])
     line_shift, column_shift = len(prefix_lines) - 1, len(prefix_lines[-1])
     try:
         tree = ast.parse(body, mode="eval")
@@ -114,7 +115,7 @@ def _syntax_error(text: str, error: SyntaxError) -> ExpressionError:
             "invalid syntax: the text contains a null character",
             *position_of_offset(text, text.index("\x00")),
         )
-    lines = _split_lines(text)
+    lines = split_lines(text)
     line = error.lineno if error.lineno and error.lineno <= len(lines) else len(lines)
     column = (
         error.offset if error.offset and error.offset > 0 else len(lines[line - 1]) + 1
@@ -123,14 +124,14 @@ def _syntax_error(text: str, error: SyntaxError) -> ExpressionError:
     return ExpressionError(f"{prefix}{message}", column, line)
 
 
-def _split_lines(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
     """Split text at the line ends that Python's tokenizer recognizes."""
     return re.split(r"\r\n|\r|\n", text)
 
 
 def position_of_offset(text: str, offset: int) -> tuple[int, int]:
     """Return (column, line), both 1-based, of a character offset in text."""
-    lines = _split_lines(text[:offset])
+    lines = split_lines(text[:offset])
     return len(lines[-1]) + 1, len(lines)
 
 
@@ -138,7 +139,7 @@ class _Checker:
     """Walk a syntax tree once, checking every node against the rules."""
 
     def __init__(self, text: str) -> None:
-        self._lines = _split_lines(text)
+        self._lines = split_lines(text)
         self._nodes = 0
 
     def check(self, tree: ast.Expression) -> None:
@@ -214,10 +215,10 @@ class _Checker:
                     target, f"calling the method '{target.attr}' is not allowed"
                 )
         else:
-            what = _CALL_TARGETS.get(type(target), "an expression")
+            target_kind = _CALL_TARGETS.get(type(target), "an expression")
             self._fail(
                 target,
-                f"only built-in functions and methods of plain data can be called, not {what}",
+                f"only built-in functions and methods of plain data can be called, not {target_kind}",
             )
         for keyword in node.keywords:
             if keyword.arg is None:

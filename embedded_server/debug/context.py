@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ast
 import math
+import sys
 import time
+import types
 from collections.abc import Iterator
 from typing import Any
 
 from embedded_server.debug import limits, policy
-from embedded_server.debug.errors import EvaluationTimeout, LimitError
+from embedded_server.debug.errors import EvaluationTimeout, LimitError, SandboxViolation
 from embedded_server.debug.guard import CodeGuard
 
 # Plain types that iterate in C without running code of the value's class.
@@ -17,25 +19,18 @@ _ITERABLE_PLAIN = (str, bytes, list, tuple, dict, set, frozenset)
 _DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
 
 
-class SandboxIterator(policy.SandboxObject):
-    """A lazy generator expression; it runs only while its evaluation runs."""
+# Code objects of the interpreter's generator expressions; their generators
+# are the only self-iterators that expressions may iterate.
+_generator_codes: set[types.CodeType] = set()
 
-    __slots__ = ("_steps", "_ctx")
-    display_type = "generator"
 
-    def __init__(self, steps: Iterator[Any], ctx: EvaluationContext) -> None:
-        self._steps = steps
-        self._ctx = ctx
+def register_generator_code(code: types.CodeType) -> None:
+    _generator_codes.add(code)
 
-    def __iter__(self) -> SandboxIterator:
-        return self
 
-    def __next__(self) -> Any:
-        if not self._ctx.guard.active:
-            raise RuntimeError(
-                "a generator from an expression can run only during its evaluation"
-            )
-        return next(self._steps)
+def is_sandbox_generator(value: Any) -> bool:
+    """Return True for a generator created by an expression's generator expression."""
+    return type(value) is types.GeneratorType and value.gi_code in _generator_codes
 
 
 class EvaluationContext:
@@ -78,12 +73,14 @@ class EvaluationContext:
         """
         if time.monotonic() > self.deadline:
             raise EvaluationTimeout(self.timeout)
-        self.guard.check()
+        guard = self.guard
+        if guard.active and sys.gettrace() is not guard.trace_function:
+            raise SandboxViolation(
+                "the code guard was removed during the evaluation, so the "
+                "evaluation was stopped"
+            )
 
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def charge(self, size: int, what: str) -> None:
+    def charge(self, size: int, description: str) -> None:
         """Count size estimated bytes against the evaluation's budget.
 
         Raises:
@@ -96,7 +93,7 @@ class EvaluationContext:
                 f" after {self.allocated:,} already created" if self.allocated else ""
             )
             raise LimitError(
-                f"{what} would create about {size:,} bytes{already}; one "
+                f"{description} would create about {size:,} bytes{already}; one "
                 f"evaluation may create at most {limits.MAX_ALLOCATION:,} bytes"
             )
         self.allocated += size
@@ -121,7 +118,7 @@ class EvaluationContext:
 
     def iterator(self, value: Any) -> Iterator[Any]:
         """Return an iterator over value under the rules of iterate(), without ticks."""
-        if policy.is_a(value, SandboxIterator):
+        if is_sandbox_generator(value):
             return value
         base = policy.plain_base(value)
         if base in _ITERABLE_PLAIN:
@@ -139,15 +136,15 @@ class EvaluationContext:
         return iterator
 
     def materialize(
-        self, value: Any, what: str, entry_size: int = limits.ITEM_SIZE
+        self, value: Any, description: str, entry_size: int = limits.ITEM_SIZE
     ) -> list[Any]:
         """Collect value's items into a list, charging the budget as it grows."""
         items: list[Any] = []
         length = limits.sized_length(value)
         if length is not None:
-            self.charge(length * entry_size, what)
+            self.charge(length * entry_size, description)
             entry_size = 0
         for item in self.iterate(value):
-            self.charge(entry_size, what)
+            self.charge(entry_size, description)
             items.append(item)
         return items

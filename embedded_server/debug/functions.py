@@ -11,17 +11,19 @@ from __future__ import annotations
 import ast
 import inspect
 import operator
+import types
 from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
-from embedded_server.debug import formatting, limits, methods, policy, preview
-from embedded_server.debug.context import EvaluationContext, SandboxIterator
+from embedded_server.debug import context, formatting, limits, methods, policy, preview
+from embedded_server.debug.context import EvaluationContext
 
 _MISSING = object()
 _MAX_TEXT_NUMBER = 5_000  # characters accepted by int() and float() from text
 _MAX_CLASSINFO_DEPTH = 10
 _DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_NUMBERS = frozenset({int, float, bool})  # adding two of these is cheap
 
 
 class BuiltinFunction(policy.SandboxObject):
@@ -59,6 +61,27 @@ class BuiltinFunction(policy.SandboxObject):
             raise TypeError(f"{self.name}(): {error}") from None
         return self._implementation(ctx, *args, **kwargs)
 
+    def __or__(self, other: Any) -> Any:
+        """Build a union type such as ``int | None`` for isinstance()."""
+        if self.as_type is None:
+            return NotImplemented
+        return self.as_type | _as_type(other)
+
+    def __ror__(self, other: Any) -> Any:
+        if self.as_type is None:
+            return NotImplemented
+        return _as_type(other) | self.as_type
+
+
+# Error messages name the Python type, as for the built-ins these stand for.
+BuiltinFunction.__name__ = "builtin_function_or_method"
+
+
+def _as_type(value: Any) -> Any:
+    if policy.is_a(value, BuiltinFunction) and value.as_type is not None:
+        return value.as_type
+    return value
+
 
 def call_key(ctx: EvaluationContext, key: Any) -> Callable[[Any], Any] | None:
     """Turn a ``key=`` argument into a function that C code (sort) can call."""
@@ -76,7 +99,7 @@ def contains(ctx: EvaluationContext, container: Any, item: Any) -> bool:
         if base.__len__(container) <= limits.SCAN_CHUNK:
             return item in container
         return methods.find_in_sequence(ctx, container, base, item) is not None
-    if policy.is_a(container, SandboxIterator):
+    if context.is_sandbox_generator(container):
         return any(
             element is item or element == item for element in ctx.iterate(container)
         )
@@ -129,10 +152,12 @@ def _extreme(
         raise TypeError(
             f"Cannot specify a default for {name}() with multiple positional arguments"
         )
-    items = ctx.iterate(args[0] if len(args) == 1 else args)
+    items = ctx.iterator(args[0] if len(args) == 1 else args)
     key_function = call_key(ctx, key)
     best = best_key = _MISSING
+    tick = ctx.tick
     for item in items:
+        tick()
         item_key = key_function(item) if key_function else item
         if best is _MISSING or better(item_key, best_key):
             best, best_key = item, item_key
@@ -149,8 +174,11 @@ def _sum(ctx: EvaluationContext, iterable: Any, /, start: Any = 0) -> Any:
     if policy.is_a(start, (bytes, bytearray)):
         raise TypeError("sum() can't sum bytes [use b''.join(seq) instead]")
     total = start
-    for item in ctx.iterate(iterable):
-        limits.guard_binary(ast.Add, total, item, ctx)
+    tick = ctx.tick
+    for item in ctx.iterator(iterable):
+        tick()
+        if not (type(total) in _NUMBERS and type(item) in _NUMBERS):
+            limits.guard_binary(ast.Add, total, item, ctx)
         total = total + item
     return total
 
@@ -159,7 +187,7 @@ def _round(ctx: EvaluationContext, number: Any, /, ndigits: Any = None) -> Any:
     if ndigits is None:
         return round(number)
     if type(number) in (int, bool) and policy.is_a(ndigits, int):
-        # round(5, -10**9) would compute 10**(10**9); the answer is known.
+        # round(5, -10**9) would compute 10**(10**9), and the result is 0.
         places = int.__int__(ndigits)
         if places < 0 and -places > limits.int_digits_estimate(number) + 1:
             return 0
@@ -303,11 +331,11 @@ def _isinstance(ctx: EvaluationContext, obj: Any, classinfo: Any, /) -> bool:
 def _resolve_classinfo(classinfo: Any, depth: int) -> type | tuple:
     if policy.is_a(classinfo, BuiltinFunction) and classinfo.as_type is not None:
         return classinfo.as_type
-    if policy.is_a(classinfo, type):
+    if policy.is_a(classinfo, (type, types.UnionType)):
         return classinfo
     if type(classinfo) is tuple and depth < _MAX_CLASSINFO_DEPTH:
         return tuple(_resolve_classinfo(item, depth + 1) for item in classinfo[:100])
-    raise TypeError("isinstance() arg 2 must be a type or tuple of types")
+    raise TypeError("isinstance() arg 2 must be a type, a tuple of types, or a union")
 
 
 _IMPLEMENTATIONS: dict[str, tuple[Callable[..., Any], type | None]] = {

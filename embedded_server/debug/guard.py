@@ -4,9 +4,9 @@ Operators and built-ins call special methods of the values they receive
 (``__eq__``, ``__hash__``, ``__len__``, ``__getitem__``, ...). For built-in
 types those are C code, but a user class can define them in Python, and
 such a method could do anything. While an expression evaluates, the code
-guard is the thread's ``sys.settrace`` function: every new Python frame
-whose code is not part of this package or of a short list of standard
-library modules is stopped at its first line with SandboxViolation.
+guard is the thread's ``sys.settrace`` function. It stops every new Python
+frame at its first line with SandboxViolation, unless the frame's code is
+part of this package or of a short list of standard library modules.
 
 NOTE: the guard replaces any trace function (a debugger, coverage) in the
 evaluating thread for the duration of the evaluation and restores it
@@ -28,19 +28,19 @@ from embedded_server.debug.errors import SandboxViolation
 
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-# Standard library modules whose Python code may run inside an evaluation:
-# the value classes the sandbox renders and compares (enum, fractions,
-# uuid, ipaddress, pathlib, ...), the ABC machinery behind isinstance(),
-# inspect for argument binding, and codecs with the import system so that
-# str.encode() can load a codec from the encodings package.
+# Standard library modules whose Python code may run inside an evaluation.
+# They are the value classes that the sandbox renders and compares (enum,
+# fractions, uuid, ipaddress, pathlib, ...), the ABC machinery behind
+# isinstance() and inspect for argument binding. Codecs, re and the import
+# system are there so that str.encode() can load a codec module.
 _ALLOWED_MODULES = (
     "abc", "_weakrefset", "_collections_abc", "collections", "numbers", "enum",
     "fractions", "decimal", "_pydecimal", "datetime", "uuid", "ipaddress",
-    "pathlib", "posixpath", "ntpath", "genericpath", "os", "inspect", "codecs",
+    "pathlib", "posixpath", "ntpath", "genericpath", "inspect", "codecs",
     "stringprep", "importlib._bootstrap", "importlib._bootstrap_external",
     "zoneinfo", "zoneinfo._common", "zoneinfo._tzpath", "zoneinfo._zoneinfo",
 )  # fmt: skip
-_ALLOWED_PACKAGES = ("encodings",)
+_ALLOWED_PACKAGES = ("encodings", "re")
 
 
 def _allowed_locations() -> tuple[frozenset[str], tuple[str, ...]]:
@@ -82,32 +82,43 @@ _import_probe: tuple[Any, frozenset[str]] = (None, frozenset())
 
 
 def import_hook_files() -> frozenset[str]:
-    """Return the files of Python code that runs for an ordinary import.
+    """Return the files of the import system's Python code in this process.
 
-    C code imports modules at run time (datetime's strftime imports time)
-    through ``builtins.__import__``, which a library may have replaced with
-    a hook that runs Python code (PySide6's shiboken does). The module names
-    come from that C code, not from the expression, so the hook may run.
-    The files are found by tracing one import of an already loaded module,
-    again whenever ``builtins.__import__`` changes.
+    C code imports modules at run time (datetime's strftime imports time,
+    str.encode() loads a codec) through ``builtins.__import__``, which a
+    library may have replaced with a hook that runs Python code (PySide6's
+    shiboken does), and through the finders on ``sys.meta_path``. The module
+    names come from that C code, not from the expression, so this code may
+    run. The hook's files are found by tracing one import of a loaded
+    module; the finders' files from their ``find_spec`` methods. Both are
+    found again whenever the hook or the finders change.
     """
     global _import_probe
-    hook = builtins.__import__
-    if _import_probe[0] is not hook:
-        files: set[str] = set()
-
-        def record(frame: FrameType, event: str, arg: Any) -> None:
-            if event == "call":
-                files.add(frame.f_code.co_filename)
-
-        previous = sys.gettrace()
-        sys.settrace(record)
-        try:
-            hook("time")
-        finally:
-            sys.settrace(previous)
-        _import_probe = (hook, frozenset(files))
+    key = (builtins.__import__, tuple(map(id, sys.meta_path)))
+    if _import_probe[0] != key:
+        files = _trace_import(builtins.__import__)
+        for finder in sys.meta_path:
+            code = getattr(getattr(finder, "find_spec", None), "__code__", None)
+            if code is not None:
+                files.add(code.co_filename)
+        _import_probe = (key, frozenset(files))
     return _import_probe[1]
+
+
+def _trace_import(hook: Any) -> set[str]:
+    files: set[str] = set()
+
+    def record(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call":
+            files.add(frame.f_code.co_filename)
+
+    previous = sys.gettrace()
+    sys.settrace(record)
+    try:
+        hook("time")
+    finally:
+        sys.settrace(previous)
+    return files
 
 
 class _Collecting(threading.local):
@@ -130,9 +141,11 @@ gc.callbacks.append(_on_garbage_collection)
 
 
 class CodeGuard:
-    """Installs the trace function for one evaluation and reports if it was removed.
+    """The trace function of one evaluation, with start() and stop() to install it.
 
     Attributes:
+        trace_function: the installed function; while it is active,
+            ``sys.gettrace()`` returns this object unless CPython removed it.
         active: True between start() and stop().
     """
 
@@ -156,27 +169,19 @@ class CodeGuard:
         sys.settrace(self._previous)
         self._previous = None
 
-    def check(self) -> None:
-        """Raise SandboxViolation if the trace function is no longer installed.
-
-        CPython removes a trace function that raises, so after a stopped
-        call the guard must not be trusted to stay in place.
-        """
-        if self.active and sys.gettrace() is not self.trace_function:
-            raise SandboxViolation(
-                "the code guard was removed during the evaluation, so the "
-                "evaluation was stopped"
-            )
-
     def _on_trace(self, frame: FrameType, event: str, arg: Any) -> None:
         if event != "call":
             return None
         code = frame.f_code
         filename = code.co_filename
-        if is_allowed_file(filename) or _collecting.active or filename in self._import_files:
+        if (
+            is_allowed_file(filename)
+            or _collecting.active
+            or filename in self._import_files
+        ):
             return None
         raise SandboxViolation(
             f"the expression would run {code.co_qualname}() from "
-            f"{os.path.basename(filename)}, and expressions run no "
-            "Python code of user classes"
+            f"{os.path.basename(filename)}; expressions run no Python code "
+            "outside the sandbox"
         )

@@ -11,12 +11,19 @@ import ast
 import operator
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
-from embedded_server.debug import formatting, functions, limits, methods, policy
-from embedded_server.debug.context import EvaluationContext, SandboxIterator
+from embedded_server.debug import (
+    context,
+    formatting,
+    functions,
+    limits,
+    methods,
+    policy,
+)
+from embedded_server.debug.context import EvaluationContext
 
 _BINARY = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -31,11 +38,11 @@ _COMPARE = {
     ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
     ast.Is: operator.is_, ast.IsNot: operator.is_not,
 }  # fmt: skip
-_UNSET = object()
 # Operand types whose operators run in C with a cost bounded by the operands,
 # except for the operators in _GROWING.
 _SCALARS = frozenset({int, float, bool})
 _GROWING = frozenset({ast.Pow, ast.LShift, ast.Mult})
+_CONSTANT = ast.Constant
 _monotonic = time.monotonic
 _gettrace = sys.gettrace
 
@@ -67,16 +74,9 @@ class Interpreter:
         try:
             return _HANDLERS[type(node)](self, node)
         except Exception:
-            if self._ctx.error_node is None:
-                self._ctx.error_node = node
+            if ctx.error_node is None:
+                ctx.error_node = node
             raise
-
-    def _evaluate_in(self, scope: _Scope | None, node: ast.AST) -> Any:
-        saved, self._scope = self._scope, scope
-        try:
-            return self.evaluate(node)
-        finally:
-            self._scope = saved
 
     # -- leaves ---------------------------------------------------------
 
@@ -136,8 +136,17 @@ class Interpreter:
     # -- operators ------------------------------------------------------
 
     def _binary(self, node: ast.BinOp) -> Any:
-        left = self.evaluate(node.left)
-        right = self.evaluate(node.right)
+        # Literal operands are read directly: this runs once per loop step.
+        left = (
+            node.left.value
+            if type(node.left) is _CONSTANT
+            else self.evaluate(node.left)
+        )
+        right = (
+            node.right.value
+            if type(node.right) is _CONSTANT
+            else self.evaluate(node.right)
+        )
         operation = type(node.op)
         if not (
             type(left) in _SCALARS
@@ -166,8 +175,16 @@ class Interpreter:
         left = self.evaluate(node.left)
         result: Any = True
         for operation, comparator in zip(node.ops, node.comparators, strict=True):
-            right = self.evaluate(comparator)
-            result = self._compare_pair(type(operation), left, right)
+            right = (
+                comparator.value
+                if type(comparator) is _CONSTANT
+                else self.evaluate(comparator)
+            )
+            compare = _COMPARE.get(type(operation))
+            if compare is None:
+                result = self._compare_pair(type(operation), left, right)
+            else:
+                result = compare(left, right)
             if not result:
                 return result
             left = right
@@ -207,91 +224,147 @@ class Interpreter:
         }
 
     def _list_comprehension(self, node: ast.ListComp) -> list:
-        result = []
-        for scope in self._combinations(node.generators, self._scope):
-            self._ctx.charge(limits.ITEM_SIZE, "the list comprehension")
-            result.append(self._evaluate_in(scope, node.elt))
+        result: list[Any] = []
+        charge, append, element = self._ctx.charge, result.append, node.elt
+
+        def visit() -> None:
+            charge(limits.ITEM_SIZE, "the list comprehension")
+            append(self.evaluate(element))
+
+        self._comprehend(node.generators, visit)
         return result
 
     def _set_comprehension(self, node: ast.SetComp) -> set:
-        result = set()
-        for scope in self._combinations(node.generators, self._scope):
-            self._ctx.charge(limits.ENTRY_SIZE, "the set comprehension")
-            result.add(self._evaluate_in(scope, node.elt))
+        result: set[Any] = set()
+        charge, add, element = self._ctx.charge, result.add, node.elt
+
+        def visit() -> None:
+            charge(limits.ENTRY_SIZE, "the set comprehension")
+            add(self.evaluate(element))
+
+        self._comprehend(node.generators, visit)
         return result
 
     def _dict_comprehension(self, node: ast.DictComp) -> dict:
-        result = {}
-        for scope in self._combinations(node.generators, self._scope):
-            self._ctx.charge(limits.ENTRY_SIZE, "the dict comprehension")
-            key = self._evaluate_in(scope, node.key)
-            result[key] = self._evaluate_in(scope, node.value)
+        result: dict[Any, Any] = {}
+        charge = self._ctx.charge
+
+        def visit() -> None:
+            charge(limits.ENTRY_SIZE, "the dict comprehension")
+            key = self.evaluate(node.key)
+            result[key] = self.evaluate(node.value)
+
+        self._comprehend(node.generators, visit)
         return result
 
-    def _generator(self, node: ast.GeneratorExp) -> SandboxIterator:
-        # Python evaluates the first iterable when the generator is created.
-        first = self.evaluate(node.generators[0].iter)
-        steps = self._generate(node, self._scope, first)
-        return SandboxIterator(steps, self._ctx)
-
-    def _generate(
-        self, node: ast.GeneratorExp, outer: _Scope | None, first: Any
-    ) -> Iterator[Any]:
-        for scope in self._combinations(node.generators, outer, first):
-            yield self._evaluate_in(scope, node.elt)
-
-    def _combinations(
-        self,
-        generators: list[ast.comprehension],
-        outer: _Scope | None,
-        first: Any = _UNSET,
-    ) -> Iterator[_Scope]:
-        """Yield the comprehension's scope once per combination of its for clauses.
+    def _comprehend(
+        self, generators: list[ast.comprehension], visit: Callable[[], None]
+    ) -> None:
+        """Call visit() once per combination of the for clauses, in the comprehension's scope.
 
         All clauses bind into one scope that is updated in place, as Python
-        does: a lazy inner generator sees the latest value of a loop variable.
+        does: a lazy inner generator reads the latest value of a loop variable.
         """
-        scope = _Scope({}, outer)
-        if first is _UNSET:
-            first = self._evaluate_in(outer, generators[0].iter)
-        yield from self._clauses(generators, 0, scope, first)
+        first = self.evaluate(generators[0].iter)
+        saved, self._scope = self._scope, _Scope({}, self._scope)
+        try:
+            self._run_clause(generators, 0, first, visit)
+        finally:
+            self._scope = saved
 
-    def _clauses(
+    def _run_clause(
         self,
         generators: list[ast.comprehension],
         index: int,
-        scope: _Scope,
         iterable: Any,
-    ) -> Iterator[_Scope]:
+        visit: Callable[[], None],
+    ) -> None:
         clause = generators[index]
         last = index + 1 == len(generators)
-        target = clause.target
-        simple_name = target.id if type(target) is ast.Name else None
-        variables = scope.variables
-        tick = self._ctx.tick
-        for item in self._ctx.iterator(iterable):
-            tick()
-            if simple_name is not None:
-                variables[simple_name] = item
-            else:
-                variables.update(self._bind(target, item))
-            if clause.ifs and not self._passes(scope, clause.ifs):
+        variables = self._scope.variables
+        ctx = self._ctx
+        for item in ctx.iterator(iterable):
+            if (
+                _monotonic() > ctx.deadline
+                or _gettrace() is not ctx.guard.trace_function
+            ):
+                ctx.tick()
+            self._assign(clause.target, item, variables)
+            if clause.ifs and not self._passes(clause.ifs):
                 continue
             if last:
-                yield scope
+                visit()
             else:
-                inner = self._evaluate_in(scope, generators[index + 1].iter)
-                yield from self._clauses(generators, index + 1, scope, inner)
+                inner = self.evaluate(generators[index + 1].iter)
+                self._run_clause(generators, index + 1, inner, visit)
 
-    def _passes(self, scope: _Scope, tests: list[ast.expr]) -> bool:
-        saved, self._scope = self._scope, scope
+    def _generator(self, node: ast.GeneratorExp) -> Iterator[Any]:
+        # Python evaluates the first iterable when the generator is created.
+        first = self.evaluate(node.generators[0].iter)
+        if len(node.generators) == 1:
+            return self._generate(node, self._scope, first)
+        # Nested for clauses: collect the values up front; the lazy form is
+        # kept for the common single-clause case, where any() can stop early.
+        values: list[Any] = []
+        charge = self._ctx.charge
+
+        def visit() -> None:
+            charge(limits.ITEM_SIZE, "the generator expression")
+            values.append(self.evaluate(node.elt))
+
+        saved, self._scope = self._scope, _Scope({}, self._scope)
         try:
-            for test in tests:
-                if not self.evaluate(test):
-                    return False
-            return True
+            self._run_clause(node.generators, 0, first, visit)
         finally:
             self._scope = saved
+        return self._generate_from(values)
+
+    def _generate(
+        self, node: ast.GeneratorExp, outer: _Scope | None, iterable: Any
+    ) -> Iterator[Any]:
+        ctx = self._ctx
+        clause = node.generators[0]
+        scope = _Scope({}, outer)
+        for item in ctx.iterator(iterable):
+            if not ctx.guard.active:
+                raise RuntimeError(
+                    "a generator from an expression can run only during its evaluation"
+                )
+            if (
+                _monotonic() > ctx.deadline
+                or _gettrace() is not ctx.guard.trace_function
+            ):
+                ctx.tick()
+            self._assign(clause.target, item, scope.variables)
+            saved, self._scope = self._scope, scope
+            try:
+                if clause.ifs and not self._passes(clause.ifs):
+                    continue
+                value = self.evaluate(node.elt)
+            finally:
+                self._scope = saved
+            yield value
+
+    def _generate_from(self, values: list[Any]) -> Iterator[Any]:
+        ctx = self._ctx
+        for value in values:
+            if not ctx.guard.active:
+                raise RuntimeError(
+                    "a generator from an expression can run only during its evaluation"
+                )
+            yield value
+
+    def _passes(self, tests: list[ast.expr]) -> bool:
+        for test in tests:
+            if not self.evaluate(test):
+                return False
+        return True
+
+    def _assign(self, target: ast.expr, item: Any, variables: dict[str, Any]) -> None:
+        if type(target) is ast.Name:
+            variables[target.id] = item
+        else:
+            variables.update(self._bind(target, item))
 
     def _bind(self, target: ast.expr, item: Any) -> dict[str, Any]:
         if type(target) is ast.Name:
@@ -349,3 +422,6 @@ _HANDLERS = {
     ast.JoinedStr: Interpreter._joined_string,
     ast.FormattedValue: Interpreter._formatted_value,
 }
+
+context.register_generator_code(Interpreter._generate.__code__)
+context.register_generator_code(Interpreter._generate_from.__code__)

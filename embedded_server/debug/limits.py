@@ -56,10 +56,10 @@ def check_int_to_str(value: int) -> None:
         )
 
 
-def check_int_bits(bits: float, what: str) -> None:
+def check_int_bits(bits: float, description: str) -> None:
     if bits > MAX_INT_BITS:
         raise LimitError(
-            f"{what} would have about {bits:,.0f} bits; integers are limited to "
+            f"{description} would have about {bits:,.0f} bits; integers are limited to "
             f"{MAX_INT_BITS:,} bits"
         )
 
@@ -199,10 +199,10 @@ def _guard_collection_operator(left: Any, right: Any, ctx: EvaluationContext) ->
 
 
 def _charge_sequence(
-    sequence: Any, length: int, ctx: EvaluationContext, what: str
+    sequence: Any, length: int, ctx: EvaluationContext, description: str
 ) -> None:
     per_item = 1 if policy.is_a(sequence, _TEXT) else ITEM_SIZE
-    ctx.charge(length * per_item, what)
+    ctx.charge(length * per_item, description)
 
 
 def _short(number: int) -> str:

@@ -36,6 +36,14 @@ _WHITESPACE = {
 _LINE_BREAKS = {str: "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", bytes: b"\n\r"}
 
 
+# The unbound method objects of the plain types, by (type, name).
+_METHODS = {
+    (base, name): policy.static_lookup(base, name)[1]
+    for base, names in policy.ALLOWED_METHODS.items()
+    for name in names
+}
+
+
 class BoundMethod(policy.SandboxObject):
     """An allowed method of a plain value, ready to be called by an expression."""
 
@@ -53,8 +61,10 @@ class BoundMethod(policy.SandboxObject):
         )
 
     def call(self, ctx: EvaluationContext, args: tuple, kwargs: dict[str, Any]) -> Any:
-        method = policy.static_lookup(self.base, self.name)[1]
         receiver, base, name = self.receiver, self.base, self.name
+        method = _METHODS[base, name]
+        if base is dict and name == "get":
+            return method(receiver, *args, **kwargs)  # the common case, cost O(1)
         if base in (str, bytes):
             return _call_text_method(ctx, method, receiver, base, name, args, kwargs)
         if base in (list, tuple) and name in ("count", "index"):
@@ -64,6 +74,10 @@ class BoundMethod(policy.SandboxObject):
         elif base in (set, frozenset):
             _charge_set_arguments(ctx, receiver, base, name, args)
         return method(receiver, *args, **kwargs)
+
+
+# Error messages name the Python type, as for the methods these stand for.
+BoundMethod.__name__ = "builtin_function_or_method"
 
 
 def _call_text_method(
@@ -180,8 +194,8 @@ def _scan_sequence(
         return total
     position = find_in_sequence(ctx, receiver, base, target)
     if position is None:
-        shown = Renderer(max_chars=200, max_items=10, max_depth=2).repr(target)
-        raise ValueError(f"{shown} is not in {base.__name__}")
+        target_text = Renderer(max_chars=200, max_items=10, max_depth=2).repr(target)
+        raise ValueError(f"{target_text} is not in {base.__name__}")
     return position
 
 

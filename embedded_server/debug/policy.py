@@ -1,4 +1,4 @@
-"""What expressions may touch: plain data types, callable methods and readable attributes.
+"""Access rules of the sandbox: plain data types, callable methods and readable attributes.
 
 The evaluator never uses plain ``getattr`` or ``isinstance`` on the values it
 meets, because both can run code that a value's class defines (properties,
@@ -213,8 +213,11 @@ def read_attribute(value: Any, name: str, bind_method: Any) -> Any:
     Python descriptors are not run, and callable values are not returned.
 
     Raises:
-        AttributeError: with a message that says which rule applied.
+        AttributeError: with a message that names the rule that applied.
     """
+    cls = type(value)
+    if cls in PLAIN_TYPE_SET and name in ALLOWED_METHODS[cls]:
+        return bind_method(value, cls, name)  # the common case, checked first
     if is_opaque(value):
         raise AttributeError(
             f"attributes of '{type_name(value)}' objects cannot be read in expressions"

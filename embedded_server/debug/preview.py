@@ -44,8 +44,8 @@ def preview(
         text = renderer.repr(value)
         truncated = renderer.truncated
     except Exception:
-        # The renderer runs no user code, so this would be a bug in it; a
-        # preview must still be returned.
+        # Only a bug in the renderer gets here, and a preview must still be
+        # returned.
         logger.exception("Preview of a %s value failed", policy.type_name(value))
         text, truncated = f"<{policy.type_name(value)} object>", True
     return {
@@ -124,6 +124,6 @@ def _bounded_repr(value: Any) -> str:
 
 
 def _is_scalar(value: Any) -> bool:
-    return type(value) in (type(None), bool, int, float, str) and not (
+    return type(value) in (type(None), bool, int, float, str, bytes) and not (
         type(value) is int and int.bit_length(value) > 64
     )

@@ -171,18 +171,18 @@ class Renderer:
         self._write(int.__repr__(number))
 
     def _emit_text(self, text: str, quoted: bool) -> None:
-        shown = text[: self._remaining + 1]
+        head = text[: self._remaining + 1]
         if not quoted:
-            self._write(shown)
+            self._write(head)
             return
-        rendered = repr(shown)
-        if len(shown) < len(text) and not self._strict:
+        rendered = repr(head)
+        if len(head) < len(text) and not self._strict:
             rendered = rendered[:-1]
         self._write(rendered)
 
     def _emit_bytes(self, value: bytes) -> None:
-        shown = bytes.__getitem__(value, slice(0, self._remaining + 1))
-        self._write(repr(shown))
+        head = bytes.__getitem__(value, slice(0, self._remaining + 1))
+        self._write(repr(head))
 
     # -- containers -----------------------------------------------------
 
@@ -280,9 +280,9 @@ class Renderer:
     ) -> None:
         """Call a trusted standard library repr/str under the code guard.
 
-        A subclass can still override something the standard method uses
-        (a property, a helper method); the guard stops that code, and the
-        value then renders from its stored attributes instead.
+        A subclass can still override a property or helper that the standard
+        method uses. The guard stops that code, and the value then renders
+        from its stored attributes instead.
         """
         code_guard = guard.CodeGuard()
         code_guard.start()

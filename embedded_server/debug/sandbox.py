@@ -47,7 +47,7 @@ class Expression:
     def __init__(self, text: str, tree: ast.Expression) -> None:
         self.text = text
         self._tree = tree
-        self._lines = text.split("\n")
+        self._lines = checker.split_lines(text)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -83,7 +83,9 @@ class Expression:
         )
 
     def _run(self, ctx: EvaluationContext, step: Any, names: Mapping[str, Any]) -> Any:
-        interpreter = Interpreter(names, ctx)
+        # A Mapping class written in Python would be stopped by the code
+        # guard, so other mappings are copied into a dict before it starts.
+        interpreter = Interpreter(names if type(names) is dict else dict(names), ctx)
         ctx.guard.start()
         try:
             return step(interpreter)
@@ -175,7 +177,7 @@ def evaluate(
         )
     except EvaluationError as error:
         return EvalResult(None, None, error.message)
-    shown = preview.preview(
+    value_preview = preview.preview(
         value, max_chars=max_chars, max_items=max_items, max_depth=max_depth
     )
-    return EvalResult(shown, policy.type_name(value), None)
+    return EvalResult(value_preview, policy.type_name(value), None)

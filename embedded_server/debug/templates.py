@@ -68,7 +68,7 @@ class Template:
 
 
 def compile_template(text: str) -> Template:
-    """Compile a template, rejecting any problem so an API can answer 422.
+    """Compile a template, rejecting any problem so that an API can respond with 422.
 
     Raises:
         ExpressionError: for an unclosed ``{``, a single ``}``, an empty

@@ -70,9 +70,31 @@ def perform(engine: Engine, jobs: JobStore, request: DryRunRequest) -> dict[str,
     errors, warnings = check(graph, entry, slot)
     if slot_issue is not None:
         errors.insert(0, slot_issue)
+    body = _prediction(graph, jobs, request, slot, errors, warnings)
+    if not request.execute:
+        return body
+
+    blocking = [issue for issue in errors if issue.blocking]
+    if blocking or slot is None:
+        reasons = " ".join(issue.message for issue in blocking)
+        body["warning"] = f"Not executed: the flow cannot run as it stands. {reasons}"
+        return body
+    return _execute(engine, graph, request, slot, body)
+
+
+def _prediction(
+    graph: FlowGraph,
+    jobs: JobStore,
+    request: DryRunRequest,
+    slot: str | None,
+    errors: list[Issue],
+    warnings: list[Issue],
+) -> dict[str, Any]:
+    """Build the response body of a dry run that does not execute."""
+    entry = request.entry_routine_id
     path = predict_path(graph, entry)
     estimate, basis = estimate_duration(
-        jobs.db, flow.flow_id, [step["routine_id"] for step in path]
+        jobs.db, request.flow_id, [step["routine_id"] for step in path]
     )
     declaration = (
         declared_inputs(graph.instances[entry])
@@ -81,7 +103,6 @@ def perform(engine: Engine, jobs: JobStore, request: DryRunRequest) -> dict[str,
     )
     missing = declaration.missing(request.entry_params)
 
-    failed = bool(errors or missing)
     result = {
         "entry_routine_id": entry,
         "entry_slot": slot,
@@ -103,23 +124,13 @@ def perform(engine: Engine, jobs: JobStore, request: DryRunRequest) -> dict[str,
         "trace_total": 0,
         "duration_ms": None,
     }
-    body = {
+    return {
         "dry_run_id": f"dry-run-{uuid.uuid4()}",
-        "status": "failed" if failed else "completed",
+        "status": "failed" if errors or missing else "completed",
         "executed": False,
         "warning": None,
         "result": result,
     }
-    if not request.execute:
-        return body
-
-    blocking = [issue for issue in errors if issue.blocking]
-    if blocking or slot is None:
-        body["warning"] = "Not executed: the flow cannot run as it stands. " + " ".join(
-            issue.message for issue in blocking
-        )
-        return body
-    return _execute(engine, graph, request, slot, body)
 
 
 def _flow(engine: Engine, flow_id: str) -> FlowSpec:

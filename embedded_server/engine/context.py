@@ -52,12 +52,12 @@ class RuntimeFacade:
     def complete_job(
         self, job_id: str, status: str = "completed", error: str | None = None
     ) -> bool:
-        run = self._engine.active_run(job_id)
+        run = self._engine.find_run(job_id)
         if run is None:
             return False
         run.request_finish(status, error)
         return True
 
     def get_job(self, job_id: str) -> JobContext | None:
-        run = self._engine.active_run(job_id)
+        run = self._engine.find_run(job_id)
         return run.job_context if run else None

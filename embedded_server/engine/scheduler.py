@@ -107,6 +107,7 @@ class Engine:
         )
         self.timers = TimerQueue()
         self._active: dict[str, JobRun] = {}
+        self._throwaway: dict[str, JobRun] = {}
         self._active_lock = threading.Lock()
         self.workers = WorkerRegistry()
         self.debugger: Debugger | None = None
@@ -194,11 +195,21 @@ class Engine:
         )
         run = JobRun(self, flow, record, flow.instantiate(), ephemeral=True)
         run.queue.append(Deliver(routine_id, slot_name, params, "external"))
-        self.wake(run)
-        finished = run.done.wait(timeout)
-        if not finished:
-            self._finish(run, "cancelled", f"Dry run timed out after {timeout:g} s")
+        with self._active_lock:
+            self._throwaway[record.job_id] = run
+        try:
+            self.wake(run)
+            finished = run.done.wait(timeout)
+            if not finished:
+                self._finish(run, "cancelled", f"Dry run timed out after {timeout:g} s")
+        finally:
+            with self._active_lock:
+                self._throwaway.pop(record.job_id, None)
         return run, finished
+
+    def find_run(self, job_id: str) -> JobRun | None:
+        """Return a running job, dry runs included (for routine code ending its job)."""
+        return self._active.get(job_id) or self._throwaway.get(job_id)
 
     def active_run(self, job_id: str) -> JobRun | None:
         return self._active.get(job_id)

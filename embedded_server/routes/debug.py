@@ -20,10 +20,16 @@ from embedded_server.routes.deps import ServerState, server
 
 router = APIRouter(prefix="/api/v1/jobs/{job_id}/debug", tags=["debug"])
 
-# Evaluations per minute per client: tighter than the general limit,
-# because each one may run up to its time limit.
-EVALUATE_PER_MINUTE = 120
-_evaluate_limiter = RateLimiter(EVALUATE_PER_MINUTE)
+
+def _evaluate_limiter(request: Request, per_minute: int) -> RateLimiter | None:
+    # One limiter per application, tighter than the general limit because
+    # each evaluation may run up to its time limit; 0 turns it off.
+    if per_minute <= 0:
+        return None
+    limiter = getattr(request.app.state, "evaluate_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.evaluate_limiter = RateLimiter(per_minute)
+    return limiter
 
 
 class EvaluateBody(BaseModel):
@@ -213,13 +219,12 @@ async def evaluate(
             "start it with --allow-evaluate to turn it on",
         )
     client = request.client.host if request.client else "unknown"
-    wait = _evaluate_limiter.take(client)
+    limiter = _evaluate_limiter(request, state.settings.evaluate_rate_per_minute)
+    wait = limiter.take(client) if limiter is not None else 0.0
     if wait > 0:
-        raise ApiError(
-            429,
-            "RATE_LIMITED",
-            f"Too many evaluations; retry after {math.ceil(wait)} s",
-        )
+        retry = str(math.ceil(wait))
+        raise ApiError(429, "RATE_LIMITED", f"Too many evaluations; retry after {retry} s",
+                       headers={"Retry-After": retry})
     run = _run(state, job_id)
     frames = _paused_frames(state, run)
     if body.frame_index >= len(frames):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 
 from app.controllers import notify
@@ -28,9 +27,6 @@ def controller(debug_env, run_async, tmp_path):
     controller.breakpoints.set_flows(flows)
     yield controller
     run_async(controller.aclose())
-    # Delete on this thread: a garbage collection in the server's thread
-    # would otherwise destroy the controller's timers there.
-    shiboken6.delete(controller)
 
 
 def submit(env, params):

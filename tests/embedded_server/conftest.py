@@ -24,6 +24,7 @@ def make_server(tmp_path):
             "db_path": tmp_path / "history.db",
             "api_key": API_KEY,
             "rate_limit_per_minute": 0,
+            "evaluate_rate_per_minute": 0,
         }
         options.update(overrides)
         running = start_server(Settings(**options))

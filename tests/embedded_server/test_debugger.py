@@ -319,3 +319,21 @@ def test_job_breakpoint_stock_shape(debug_server, http):
     assert created.json()["job_id"] == job_id
     assert created.json()["hit_count"] == 0
     assert listed["total"] == 1
+
+
+def test_evaluate_has_its_own_rate_limit(make_server):
+    limited = make_server(allow_evaluate=True, evaluate_rate_per_minute=60)
+    with httpx.Client(base_url=limited.url, headers=limited.headers) as http:
+        add_breakpoint(http, **SINK_IN)
+        job_id = submit(http, {"value": 1})["job_id"]
+        wait_paused(limited, job_id)
+
+        statuses = [
+            http.post(f"/api/v1/jobs/{job_id}/debug/evaluate", json={"expression": "1"})
+            for _ in range(15)
+        ]
+
+    rejected = [response for response in statuses if response.status_code == 429]
+    assert rejected, "no evaluation was rate limited"
+    assert rejected[0].headers["Retry-After"].isdigit()
+    assert rejected[0].json()["error"]["code"] == "RATE_LIMITED"

@@ -327,6 +327,27 @@ def test_changed_ports_reported(client, vanishing_class):
     assert path_ids(result["execution_path"]) == ["source", "middle"]
 
 
+def test_failed_creation_blocks_execution(client):
+    """A routine whose creation raises now is an error and the run does not start."""
+    fragile_class = type(ObjectFactory.get_instance().create("dryrun_fragile"))
+    fragile_class.fail_creation = True
+    try:
+        body = dry_run(
+            client,
+            "dryrun_fragile",
+            entry_routine_id="source",
+            entry_params=CHAIN_PARAMS,
+            execute=True,
+        )
+    finally:
+        fragile_class.fail_creation = False
+
+    assert body["executed"] is False
+    errors = body["result"]["validation_errors"]
+    assert codes(errors) == [("ROUTINE_CREATE_FAILED", "middle")]
+    assert "RuntimeError: fragile routine cannot be created now" in errors[0]["message"]
+
+
 # -- execute: true ----------------------------------------------------------------------
 
 

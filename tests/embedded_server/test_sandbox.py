@@ -153,8 +153,14 @@ def expect_error(text, names, prefix, timeout=1.0) -> str:
 # (expression, error prefix). "{path}" is replaced by the marker file's path.
 HOSTILE = [
     # Dunder names and attributes; the subclasses walk.
-    ("().__class__.__base__.__subclasses__()", "SyntaxError: attributes that start with '_'"),
-    ("[().__class__.__base__.__subclasses__][0]()", "SyntaxError: only built-in functions"),
+    (
+        "().__class__.__base__.__subclasses__()",
+        "SyntaxError: attributes that start with '_'",
+    ),
+    (
+        "[().__class__.__base__.__subclasses__][0]()",
+        "SyntaxError: only built-in functions",
+    ),
     (
         "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == "
         "'_wrap_close'][0].__init__.__globals__['system']('touch {path}')",
@@ -180,7 +186,10 @@ HOSTILE = [
     ("sum(range(10**12))", "SyntaxError: calling 'range' is not allowed"),
     # Format-string traversal.
     ("'{0.__class__}'.format(value)", "SyntaxError: calling the method 'format'"),
-    ("'{x.__class__}'.format_map(data)", "SyntaxError: calling the method 'format_map'"),
+    (
+        "'{x.__class__}'.format_map(data)",
+        "SyntaxError: calling the method 'format_map'",
+    ),
     ("str.format('{0}', 1)", "SyntaxError: calling the method 'format'"),
     ("f'{value.__class__}'", "SyntaxError: attributes that start with '_'"),
     ("f'{value:{mode}}'", "SyntaxError: nested fields in a format spec"),
@@ -197,13 +206,19 @@ HOSTILE = [
     ("record.compute()", "SyntaxError: calling the method 'compute'"),
     ("ns.get('a')", "AttributeError:"),
     # Frame, code, generator, traceback and function internals.
-    ("(x for x in []).gi_frame", "SyntaxError: the attribute 'gi_frame' is not allowed"),
+    (
+        "(x for x in []).gi_frame",
+        "SyntaxError: the attribute 'gi_frame' is not allowed",
+    ),
     ("gen.gi_frame.f_globals", "SyntaxError: the attribute 'gi_frame' is not allowed"),
     ("frame.f_back", "SyntaxError: the attribute 'f_back' is not allowed"),
     ("frame.f_globals", "SyntaxError: the attribute 'f_globals' is not allowed"),
     ("gen.gi_code.co_code", "SyntaxError: the attribute 'gi_code' is not allowed"),
     ("value.tb_frame", "SyntaxError: the attribute 'tb_frame' is not allowed"),
-    ("function.func_globals", "SyntaxError: the attribute 'func_globals' is not allowed"),
+    (
+        "function.func_globals",
+        "SyntaxError: the attribute 'func_globals' is not allowed",
+    ),
     ("cls.mro", "SyntaxError: the attribute 'mro' is not allowed"),
     ("module.modules", "AttributeError: attributes of 'module' objects cannot be read"),
     ("cls.compute", "AttributeError: attributes of 'type' objects cannot be read"),
@@ -217,7 +232,10 @@ HOSTILE = [
     ("{**data}", "SyntaxError: unpacking with ** is not allowed"),
     ("dict(**data)", "SyntaxError: unpacking with ** is not allowed"),
     ("len(*items)", "SyntaxError: unpacking with * is not allowed"),
-    ("[0 for data['x'] in items]", "SyntaxError: a comprehension's for clause may bind names only"),
+    (
+        "[0 for data['x'] in items]",
+        "SyntaxError: a comprehension's for clause may bind names only",
+    ),
     ("await value", "SyntaxError: await is not allowed"),
     ("(yield)", "SyntaxError: yield is not allowed"),
     ("import os", "SyntaxError: invalid syntax"),
@@ -246,7 +264,10 @@ HOSTILE = [
     ("sorted(touchy_list + touchy_list)", "SandboxViolation:"),
     ("1 in touchy_list", "SandboxViolation:"),
     ("int(touchy)", "TypeError: int() argument must be"),
-    ("touchy_str.startswith('a')", "AttributeError: 'TouchyStr.startswith' is defined by a user class"),
+    (
+        "touchy_str.startswith('a')",
+        "AttributeError: 'TouchyStr.startswith' is defined by a user class",
+    ),
     ("list(gen)", "TypeError: iterating a 'generator' would consume it"),
     # Sizes: powers, shifts, repetition, conversions.
     ("10**10**10", "LimitError:"),
@@ -358,7 +379,9 @@ def test_runtime_errors_read_like_python(names):
     assert run("value / 0", names).error == "ZeroDivisionError: division by zero"
     assert run("items[10]", names).error == "IndexError: list index out of range"
     assert run("value + 'a'", names).error.startswith("TypeError: unsupported operand")
-    assert run("int('x')", names).error.startswith("ValueError: invalid literal for int()")
+    assert run("int('x')", names).error.startswith(
+        "ValueError: invalid literal for int()"
+    )
 
 
 def test_evaluation_error_has_column(names):
@@ -407,7 +430,9 @@ def evaluate_in_thread(text, names, timeout):
 def test_sub_second_timeout_in_worker_thread(text, names):
     result, elapsed = evaluate_in_thread(text, names, timeout=0.05)
     assert result.error is not None
-    assert result.error.startswith("TimeoutError: evaluation took longer than the 0.05 s")
+    assert result.error.startswith(
+        "TimeoutError: evaluation took longer than the 0.05 s"
+    )
     assert elapsed < 0.05 + TIME_MARGIN
 
 
@@ -484,12 +509,20 @@ def test_stdlib_values_work_under_guard():
         "ident": uuid.UUID(int=5),
         "color": Color.RED,
     }
-    assert compile_expression("when.year == 2025 and str(when)[:4] == '2025'").evaluate(values)
+    assert compile_expression("when.year == 2025 and str(when)[:4] == '2025'").evaluate(
+        values
+    )
     assert compile_expression("f'{when:%Y-%m}'").evaluate(values) == "2025-01"
-    assert compile_expression("price * 2 > 20 and f'{price:.1f}' == '12.5'").evaluate(values)
-    assert compile_expression("share.numerator == 1 and share * 3 == 1").evaluate(values)
+    assert compile_expression("price * 2 > 20 and f'{price:.1f}' == '12.5'").evaluate(
+        values
+    )
+    assert compile_expression("share.numerator == 1 and share * 3 == 1").evaluate(
+        values
+    )
     assert compile_expression("str(ident).endswith('5')").evaluate(values)
-    assert compile_expression("color.name == 'RED' and color.value == 1").evaluate(values)
+    assert compile_expression("color.name == 'RED' and color.value == 1").evaluate(
+        values
+    )
     assert compile_expression("str(color)").evaluate(values) == "Color.RED"
 
 
@@ -619,6 +652,8 @@ POSITIVE = [
     ("isinstance(value, int)", True),
     ("isinstance(value, (str, float))", False),
     ("isinstance(record, cls)", True),
+    ("isinstance(value, int | str)", True),
+    ("isinstance(None, int | None)", True),
     # Comprehensions and generator expressions.
     ("[x * 2 for x in items]", [6, 2, 4]),
     ("[x for x in items if x > 1]", [3, 2]),
@@ -650,8 +685,22 @@ def test_evaluate_returns_preview_and_type(names):
     result = run("data['items']", names)
     assert result.error is None
     assert result.type == "list"
-    assert result.result == {"repr": "[1, 2, 3]", "type": "list", "length": 3, "truncated": False}
+    assert result.result == {
+        "repr": "[1, 2, 3]",
+        "type": "list",
+        "length": 3,
+        "truncated": False,
+    }
     assert result.to_dict()["error"] is None
+
+
+def test_messages_use_python_type_names(names):
+    assert run("len + 1", names).error == (
+        "TypeError: unsupported operand type(s) for +: "
+        "'builtin_function_or_method' and 'int'"
+    )
+    assert run("len", names).type == "builtin_function_or_method"
+    assert run("int", names).type == "type"
 
 
 def test_payload_name_shadows_builtin(names):

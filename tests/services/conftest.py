@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -32,6 +33,12 @@ def qt_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
+        del loop
+        # Collect the loop's QObjects now, on the Qt thread. Left to a later
+        # garbage collection, they may be deleted on another thread (a server
+        # thread in the next test), which leaves a dangling Qt timer behind
+        # and crashes the Qt event loop.
+        gc.collect()
         assert not leftover, f"tasks left running after the test: {leftover}"
 
 

@@ -11,12 +11,18 @@ from app.services.debug_api import DebugApi
 from embedded_server.settings import Settings
 from tests.conftest import FIXTURES
 from tests.serverutil import start_server
+from tests.support.debug_env import collect_on_main_thread
 
 API_KEY = "debug-api-test-key"
 
 
 @pytest.fixture
 def make_server(tmp_path):
+    with collect_on_main_thread():
+        yield from _servers(tmp_path)
+
+
+def _servers(tmp_path):
     started = []
 
     def make(**overrides):

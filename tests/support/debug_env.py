@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,12 +58,32 @@ def server_settings(tmp_path, *, demo: bool = False, **overrides: Any) -> Settin
     return Settings(**options)
 
 
+@contextlib.contextmanager
+def collect_on_main_thread() -> Iterator[None]:
+    """Turn automatic garbage collection off while a server thread runs.
+
+    A collection in the server's thread would destroy Qt objects of earlier
+    tests (qasync's timers) there, which Qt reports as a warning. Garbage is
+    collected on the main thread instead, before and after.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
+
+
 @pytest.fixture
 def debug_server(tmp_path) -> Iterator[RunningServer]:
     """Start the server before the Qt loop fixture takes over asyncio."""
-    running = start_server(server_settings(tmp_path))
-    yield running
-    running.stop()
+    with collect_on_main_thread():
+        running = start_server(server_settings(tmp_path))
+        try:
+            yield running
+        finally:
+            running.stop()
 
 
 @pytest.fixture
