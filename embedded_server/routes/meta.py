@@ -25,6 +25,8 @@ CAPABILITIES = (
     "job_history",
     "flow_entry_points",
     "dry_run",
+    "debug",
+    "flow_breakpoints",
 )
 
 
