@@ -76,7 +76,9 @@ def validate_template(text: str) -> None:
 def check(text: str, names: dict[str, Any], *, timeout: float) -> bool:
     """Return whether the condition holds; raise ConditionError when it fails."""
     try:
-        return bool(_compiled("condition", text).evaluate(names, timeout=timeout))
+        # The truth value is taken inside the sandbox's guard, so a payload
+        # object's own __bool__ never runs.
+        return _compiled("condition", text).evaluate_condition(names, timeout=timeout)
     except EvaluationError as exc:
         raise ConditionError(exc.message) from exc
 

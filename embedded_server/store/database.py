@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+# Version 2 added jobs.flow_version and the flow_versions table.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     data TEXT NOT NULL DEFAULT '{}',
     metadata TEXT NOT NULL DEFAULT '{}',
     output TEXT NOT NULL DEFAULT '',
-    output_truncated INTEGER NOT NULL DEFAULT 0
+    output_truncated INTEGER NOT NULL DEFAULT 0,
+    flow_version INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_at DESC, job_id DESC);
 CREATE INDEX IF NOT EXISTS jobs_by_flow ON jobs (flow_id, created_at DESC, job_id DESC);
@@ -80,6 +82,17 @@ CREATE TABLE IF NOT EXISTS trace (
     PRIMARY KEY (job_id, position)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS flow_versions (
+    flow_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    dsl TEXT NOT NULL,
+    source TEXT,
+    first_seen REAL NOT NULL,
+    PRIMARY KEY (flow_id, version),
+    UNIQUE (flow_id, content_hash)
+);
+
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
     type TEXT NOT NULL,
@@ -108,9 +121,19 @@ class Database:
         self._readers_lock = threading.Lock()
         self._writer = self._open()
         self._writer.executescript(_SCHEMA)
+        self._migrate()
         self._writer.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._writer.commit()
         logger.info("History database: %s", self.path)
+
+    def _migrate(self) -> None:
+        """Add the columns that files written by older versions lack."""
+        columns = {
+            row[1] for row in self._writer.execute("PRAGMA table_info(jobs)")
+        }
+        if "flow_version" not in columns:
+            self._writer.execute("ALTER TABLE jobs ADD COLUMN flow_version INTEGER")
+            logger.info("Added jobs.flow_version to %s", self.path)
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(

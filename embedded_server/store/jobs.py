@@ -85,7 +85,7 @@ class JobStore:
     # -- writes ---------------------------------------------------------
 
     def insert(self, record: JobRecord) -> None:
-        placeholders = ", ".join("?" * 17)
+        placeholders = ", ".join("?" * len(COLUMNS.split(",")))
         self.db.write(
             lambda c: c.execute(
                 f"INSERT INTO jobs ({COLUMNS}) VALUES ({placeholders})", record.row()

@@ -23,6 +23,7 @@ SUMMARY_FIELDS = (
     "duration_ms",
     "error",
     "metadata",
+    "flow_version",
 )
 DETAIL_FIELDS = (*SUMMARY_FIELDS, "params", "data", "traceback", "failed_routine")
 
@@ -53,7 +54,13 @@ def brief(value: Any, limit: int = 500) -> str:
 
 @dataclass
 class JobRecord:
-    """One job: what started it, where it stands and what it produced."""
+    """One job: what started it, where it stands and what it produced.
+
+    Attributes:
+        flow_version: the version number of the flow's DSL the job runs on
+            (see ``store.versions``), or None for jobs stored before flow
+            versions were recorded.
+    """
 
     job_id: str
     flow_id: str
@@ -72,6 +79,7 @@ class JobRecord:
     data: dict[str, Any] = field(default_factory=dict)
     output: str = ""
     output_truncated: bool = False
+    flow_version: int | None = None
 
     @property
     def duration_ms(self) -> float | None:
@@ -96,6 +104,7 @@ class JobRecord:
             "duration_ms": self.duration_ms,
             "error": self.error,
             "metadata": self.metadata,
+            "flow_version": self.flow_version,
         }
 
     def detail(self) -> dict[str, Any]:
@@ -127,6 +136,7 @@ class JobRecord:
             dumps(self.metadata),
             self.output,
             int(self.output_truncated),
+            self.flow_version,
         )
 
     @classmethod
@@ -149,17 +159,18 @@ class JobRecord:
             metadata=json.loads(row[14]),
             output=row[15],
             output_truncated=bool(row[16]),
+            flow_version=row[17],
         )
 
 
 COLUMNS = (
     "job_id, flow_id, worker_id, routine_id, slot_name, status, created_at, "
     "started_at, completed_at, error, traceback, failed_routine, params, data, "
-    "metadata, output, output_truncated"
+    "metadata, output, output_truncated, flow_version"
 )
 SUMMARY_COLUMNS = (
     "job_id, flow_id, worker_id, routine_id, slot_name, status, created_at, "
-    "started_at, completed_at, error, metadata"
+    "started_at, completed_at, error, metadata, flow_version"
 )
 
 
@@ -182,4 +193,5 @@ def summary_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
         "duration_ms": duration,
         "error": row[9],
         "metadata": json.loads(row[10]),
+        "flow_version": row[11],
     }
