@@ -70,12 +70,12 @@ QUICK = {"jobs": 5, "count": 200}
 # -- subscriber processes ----------------------------------------------------------
 
 
-def our_subscriber(ws_url: str, expected_jobs: int, ready, results) -> None:
+def our_subscriber(ws_url: str, expected_jobs: int, ready, results, deflate: bool) -> None:
     """Process body: receive every event until ``expected_jobs`` burst jobs completed."""
-    results.put(asyncio.run(_our_subscriber(ws_url, expected_jobs, ready)))
+    results.put(asyncio.run(_our_subscriber(ws_url, expected_jobs, ready, deflate)))
 
 
-async def _our_subscriber(ws_url: str, expected_jobs: int, ready) -> dict[str, Any]:
+async def _our_subscriber(ws_url: str, expected_jobs: int, ready, deflate: bool) -> dict[str, Any]:
     seqs: list[int] = []
     types: Counter[str] = Counter()
     state = {"first": None, "last": None, "start_seq": None, "completed": 0,
@@ -84,7 +84,8 @@ async def _our_subscriber(ws_url: str, expected_jobs: int, ready) -> dict[str, A
     url = ws_url
     while state["completed"] < expected_jobs and time.monotonic() < deadline:
         try:
-            async with connect(url, max_size=16 * 2**20) as websocket:
+            async with connect(url, max_size=16 * 2**20,
+                               compression="deflate" if deflate else None) as websocket:
                 await _receive_ours(websocket, expected_jobs, ready, seqs, types, state, deadline)
         except ConnectionClosed as closed:
             state["close_codes"].append(closed.rcvd.code if closed.rcvd else None)
@@ -130,17 +131,18 @@ async def _receive_ours(websocket, expected_jobs, ready, seqs, types, state, dea
             state["completed"] += 1
 
 
-def stock_subscriber(ws_url: str, job_ids, ready, results) -> None:
+def stock_subscriber(ws_url: str, job_ids, ready, results, deflate: bool) -> None:
     """Process body: subscribe to each job id the parent sends; stop when idle after the last."""
-    results.put(asyncio.run(_stock_subscriber(ws_url, job_ids, ready)))
+    results.put(asyncio.run(_stock_subscriber(ws_url, job_ids, ready, deflate)))
 
 
-async def _stock_subscriber(ws_url: str, job_ids, ready) -> dict[str, Any]:
+async def _stock_subscriber(ws_url: str, job_ids, ready, deflate: bool) -> dict[str, Any]:
     types: Counter[str] = Counter()
     state = {"first": None, "last": None, "events": 0, "subscribed": 0, "errors": 0}
     all_sent = asyncio.Event()
     deadline = time.monotonic() + RUN_TIME_LIMIT_S
-    async with connect(ws_url, max_size=16 * 2**20) as websocket:
+    async with connect(ws_url, max_size=16 * 2**20,
+                       compression="deflate" if deflate else None) as websocket:
         greeting = json.loads(await asyncio.wait_for(websocket.recv(), 10))
         state["greeting"] = greeting.get("type")
         cpu_at_ready = time.process_time()
@@ -187,7 +189,8 @@ async def _feed_subscriptions(websocket, job_ids, all_sent: asyncio.Event, deadl
 # -- one run -----------------------------------------------------------------------
 
 
-def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int) -> dict[str, Any]:
+def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int,
+             deflate: bool = True) -> dict[str, Any]:
     """Deliver ``jobs`` x ``count`` events to ``subscribers`` processes on our server."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -195,7 +198,8 @@ def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int) -> 
     readies, processes = [], []
     for _ in range(subscribers):
         ready = context.Event()
-        process = context.Process(target=our_subscriber, args=(ws_url, jobs, ready, results))
+        arguments = (ws_url, jobs, ready, results, deflate)
+        process = context.Process(target=our_subscriber, args=arguments)
         process.start()
         readies.append(ready)
         processes.append(process)
@@ -247,7 +251,8 @@ def _gaps(ordered: list[int]) -> int:
     return sum(1 for before, after in zip(ordered, ordered[1:], strict=False) if after > before + 1)
 
 
-def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int) -> dict[str, Any]:
+def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int,
+              deflate: bool = True) -> dict[str, Any]:
     """Deliver what the stock server forwards to ``subscribers`` processes."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -255,7 +260,8 @@ def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int) ->
     readies, processes, feeds = [], [], []
     for _ in range(subscribers):
         ready, feed = context.Event(), context.Queue()
-        process = context.Process(target=stock_subscriber, args=(ws_url, feed, ready, results))
+        arguments = (ws_url, feed, ready, results, deflate)
+        process = context.Process(target=stock_subscriber, args=arguments)
         process.start()
         readies.append(ready)
         processes.append(process)
@@ -324,23 +330,25 @@ def _end(processes) -> None:
 # -- driver ------------------------------------------------------------------------
 
 
-def run(workdir: Path, *, quick: bool = False, stock: bool = True) -> dict[str, Any]:
+def run(workdir: Path, *, quick: bool = False, stock: bool = True,
+        deflate: bool = True) -> dict[str, Any]:
     """Run the delivery benchmark on both servers; return the raw results."""
     size = QUICK if quick else FULL
-    results: dict[str, Any] = {"ours": {}, "stock": {}, **size}
+    results: dict[str, Any] = {"ours": {}, "stock": {}, "deflate": deflate, **size}
     db_path = workdir / "events-ours.db"
     remove_db(db_path)
     with start_ours(db_path, workdir) as server:
         for subscribers in SUBSCRIBER_COUNTS:
             print(f"[ours] {size['jobs']} jobs x {size['count']} events to {subscribers} "
                   "subscriber(s)", flush=True)
-            results["ours"][subscribers] = run_ours(server, subscribers, **size)
+            results["ours"][subscribers] = run_ours(server, subscribers, **size, deflate=deflate)
     if stock:
         with start_stock(workdir) as server:
             for subscribers in SUBSCRIBER_COUNTS:
                 print(f"[stock] {size['jobs']} jobs x {size['count']} events to {subscribers} "
                       "subscriber(s)", flush=True)
-                results["stock"][subscribers] = run_stock(server, subscribers, **size)
+                results["stock"][subscribers] = run_stock(server, subscribers, **size,
+                                                          deflate=deflate)
     return results
 
 
@@ -411,8 +419,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="folder for databases and logs (default $TMPDIR/overseer-bench)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--no-deflate", action="store_true",
+                        help="subscribers do not offer permessage-deflate (default: offer it, "
+                        "as the desktop app does)")
     args = parser.parse_args(argv)
-    results = run(make_work_dir(args.work_dir), quick=args.quick, stock=not args.no_stock)
+    results = run(make_work_dir(args.work_dir), quick=args.quick, stock=not args.no_stock,
+                  deflate=not args.no_deflate)
     save_json(args.json, results)
     print(format_table(rows(results)))
 

@@ -20,15 +20,26 @@ from embedded_server.debug.controller import Debugger
 from embedded_server.engine import loader, output
 from embedded_server.engine.catalog import FlowCatalog
 from embedded_server.engine.scheduler import Engine
+from embedded_server.engine.watcher import FlowWatcher
 from embedded_server.events.bus import EventBus
 from embedded_server.events.websocket import router as websocket_router
 from embedded_server.middleware import GuardMiddleware
 from embedded_server.routes import breakpoints as breakpoint_routes
-from embedded_server.routes import debug, dryrun, flows, jobs, meta, workers
+from embedded_server.routes import (
+    batch,
+    debug,
+    dryrun,
+    flows,
+    jobs,
+    meta,
+    versions,
+    workers,
+)
 from embedded_server.routes.deps import ServerState
 from embedded_server.settings import Settings
 from embedded_server.store.database import Database
 from embedded_server.store.jobs import JobStore
+from embedded_server.store.versions import FlowVersionStore
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
         job_store = JobStore(database)
         job_store.fail_interrupted(INTERRUPTED_REASON)
         catalog = load_catalog(settings)
+        catalog.track_versions(FlowVersionStore(database))
+        app.state.flow_watcher = flow_watcher = FlowWatcher(catalog).start()
         output.install()
         bus = EventBus(database)
         await bus.start()
@@ -100,6 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            flow_watcher.stop()
             engine.shutdown()
             await bus.close()
             database.close()
@@ -118,6 +132,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(breakpoint_routes.router)
     app.include_router(debug.router)
     app.include_router(dryrun.router)
+    app.include_router(batch.router)
+    app.include_router(versions.router)
     app.include_router(websocket_router)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:

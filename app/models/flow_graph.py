@@ -96,6 +96,7 @@ class FlowGraph(QObject):
         self._nodes: dict[str, GraphNode] = {}
         self._edges: list[GraphEdge] = []
         self._layout: GraphLayout | None = None
+        self._job_id: str | None = None
         self._states: dict[str, NodeRunState] = {}
         self._breakpoints: dict[str, tuple[BreakpointInfo, ...]] = {}
         self._dry_run: DryRunResult | None = None
@@ -128,6 +129,7 @@ class FlowGraph(QObject):
         self._flow = flow
         self._nodes, self._edges = _build(flow)
         self._layout = None
+        self._job_id = None
         self._states = {}
         self._breakpoints = {}
         self._dry_run = None
@@ -185,6 +187,19 @@ class FlowGraph(QObject):
 
     # -- live job state ---------------------------------------------------------
 
+    @property
+    def job_id(self) -> str | None:
+        """The job whose state the nodes show, or None."""
+        return self._job_id
+
+    def set_job(self, job_id: str | None) -> None:
+        """Show the state of ``job_id``, or of no job; the states start idle."""
+        if job_id == self._job_id:
+            return
+        self._job_id = job_id
+        self._states = {}
+        self.states_changed.emit(list(self._nodes))
+
     def state(self, routine_id: str) -> NodeRunState:
         """Return a routine's state in the selected job."""
         return self._states.get(routine_id, _IDLE)
@@ -199,10 +214,6 @@ class FlowGraph(QObject):
         self._states = {rid: state for rid, state in states.items() if rid in self._nodes}
         if changed:
             self.states_changed.emit(changed)
-
-    def clear_states(self) -> None:
-        """Show no job: every routine idle."""
-        self.set_states({})
 
     # -- breakpoints ----------------------------------------------------------
 

@@ -7,11 +7,14 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from routilux.core.error import ErrorHandler, ErrorStrategy
 from routilux.core.routine import Routine
 from routilux.tools.factory.factory import ObjectFactory
+
+if TYPE_CHECKING:
+    from embedded_server.store.versions import FlowVersionStore
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +47,15 @@ class ConnectionSpec:
 
 @dataclass
 class FlowSpec:
-    """A flow as the server runs it: the DSL plus what was learned from it."""
+    """A flow as the server runs it: the DSL plus what was learned from it.
+
+    A job keeps the FlowSpec it was submitted with, so replacing a flow in
+    the catalog never changes jobs already running.
+
+    Attributes:
+        version: the number of this DSL in the flow's version history, set
+            when the catalog records versions; None before that.
+    """
 
     flow_id: str
     dsl: dict[str, Any]
@@ -53,6 +64,7 @@ class FlowSpec:
     source: str | None = None
     description: str = ""
     targets: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    version: int | None = None
 
     @property
     def entry_routines(self) -> list[str]:
@@ -99,6 +111,7 @@ class FlowSpec:
             "entry_routines": self.entry_routines,
             "source": self.source,
             "description": self.description,
+            "version": self.version,
             "created_at": None,
             "updated_at": None,
         }
@@ -240,25 +253,63 @@ def _split_port(index: int, key: str, value: Any) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class LoadError:
-    """A file that could not be loaded, and why."""
+    """A file that could not be loaded, and why.
+
+    Attributes:
+        flow_id: for a flow file that loaded before and broke when it was
+            edited, the flow it defines; that flow keeps running ``version``.
+    """
 
     path: str
     kind: str
     error: str
+    flow_id: str | None = None
+    version: int | None = None
 
-    def to_json(self) -> dict[str, str]:
-        return {"path": self.path, "kind": self.kind, "error": self.error}
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "error": self.error,
+        }
+        if self.flow_id is not None:
+            body["flow_id"] = self.flow_id
+            body["version"] = self.version
+        return body
 
 
 class FlowCatalog:
-    """The flows the server can run, and the files that failed to load."""
+    """The flows the server can run, and the files that failed to load.
+
+    Attributes:
+        flow_folders: the folders flow files were loaded from, for a watcher.
+    """
 
     def __init__(self) -> None:
         self._flows: dict[str, FlowSpec] = {}
         self._errors: list[LoadError] = []
         self._lock = threading.Lock()
+        self._versions: FlowVersionStore | None = None
+        self.flow_folders: list[Path] = []
+
+    def track_versions(self, store: FlowVersionStore) -> None:
+        """Record every flow's DSL in ``store``, now and whenever a flow is added."""
+        with self._lock:
+            self._versions = store
+            flows = list(self._flows.values())
+        for flow in flows:
+            flow.version = store.record(flow.flow_id, flow.dsl, flow.source).version
+
+    @property
+    def versions(self) -> FlowVersionStore | None:
+        """The version history, once ``track_versions`` was called."""
+        return self._versions
 
     def add(self, flow: FlowSpec) -> None:
+        """Add or replace a flow, numbering its DSL first when versions are tracked."""
+        store = self._versions
+        if store is not None:
+            flow.version = store.record(flow.flow_id, flow.dsl, flow.source).version
         with self._lock:
             self._flows[flow.flow_id] = flow
 
@@ -273,10 +324,31 @@ class FlowCatalog:
         with self._lock:
             return sorted(self._flows.values(), key=lambda flow: flow.flow_id)
 
-    def add_error(self, path: Path | str, kind: str, error: str) -> None:
+    def by_source(self, path: Path | str) -> FlowSpec | None:
+        """Return the flow loaded from the file ``path``, if any."""
+        source = str(path)
+        with self._lock:
+            return next(
+                (flow for flow in self._flows.values() if flow.source == source), None
+            )
+
+    def add_error(
+        self,
+        path: Path | str,
+        kind: str,
+        error: str,
+        *,
+        flow_id: str | None = None,
+        version: int | None = None,
+    ) -> None:
         logger.warning("Could not load %s %s: %s", kind, path, error)
         with self._lock:
-            self._errors.append(LoadError(str(path), kind, error))
+            self._errors.append(LoadError(str(path), kind, error, flow_id, version))
+
+    def clear_errors(self, path: Path | str) -> None:
+        """Forget the load errors of ``path``, before it is loaded again."""
+        with self._lock:
+            self._errors = [error for error in self._errors if error.path != str(path)]
 
     @property
     def load_errors(self) -> list[LoadError]:

@@ -150,6 +150,7 @@ class Engine:
             started_at=now,
             params=params,
             metadata=metadata or {},
+            flow_version=flow.version,
         )
         run = JobRun(self, flow, record, flow.instantiate())
         run.queue.append(Deliver(routine_id, slot_name, params, "external"))

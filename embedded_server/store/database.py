@@ -128,9 +128,7 @@ class Database:
 
     def _migrate(self) -> None:
         """Add the columns that files written by older versions lack."""
-        columns = {
-            row[1] for row in self._writer.execute("PRAGMA table_info(jobs)")
-        }
+        columns = {row[1] for row in self._writer.execute("PRAGMA table_info(jobs)")}
         if "flow_version" not in columns:
             self._writer.execute("ALTER TABLE jobs ADD COLUMN flow_version INTEGER")
             logger.info("Added jobs.flow_version to %s", self.path)

@@ -17,8 +17,8 @@ API_KEY = "debug-api-test-key"
 
 
 @pytest.fixture
-def make_server(tmp_path):
-    with collect_on_main_thread():
+def make_server(request, tmp_path):
+    with collect_on_main_thread(request):
         yield from _servers(tmp_path)
 
 

@@ -59,26 +59,32 @@ def server_settings(tmp_path, *, demo: bool = False, **overrides: Any) -> Settin
 
 
 @contextlib.contextmanager
-def collect_on_main_thread() -> Iterator[None]:
-    """Turn automatic garbage collection off while a server thread runs.
+def collect_on_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Keep garbage collection on the main thread while a server thread runs.
 
-    A collection in the server's thread would destroy Qt objects of earlier
-    tests (qasync's timers) there, which Qt reports as a warning. Garbage is
-    collected on the main thread instead, before and after.
+    A collection that happens to run in the server's thread destroys the Qt
+    objects of finished tests (qasync's timers among them) in that thread,
+    which Qt warns about and which can crash. Automatic collection is off
+    for the test; at the end the test's fixture values are released and
+    everything is collected here. Use it in the first fixture the test sets
+    up, so it ends last.
     """
     gc.collect()
     gc.disable()
     try:
         yield
     finally:
-        gc.enable()
+        # pytest keeps every fixture value in item.funcargs until after the
+        # teardown; the event loop and clients stay reachable through it.
+        request.node.funcargs.clear()
         gc.collect()
+        gc.enable()
 
 
 @pytest.fixture
-def debug_server(tmp_path) -> Iterator[RunningServer]:
+def debug_server(request, tmp_path) -> Iterator[RunningServer]:
     """Start the server before the Qt loop fixture takes over asyncio."""
-    with collect_on_main_thread():
+    with collect_on_main_thread(request):
         running = start_server(server_settings(tmp_path))
         try:
             yield running

@@ -27,8 +27,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def demo_server(tmp_path):
-    with collect_on_main_thread():
+def demo_server(request, tmp_path):
+    with collect_on_main_thread(request):
         running = start_server(server_settings(tmp_path, demo=True))
         try:
             yield running

@@ -1,0 +1,1 @@
+"""The flow graph, the job timeline and the dry-run dialog."""

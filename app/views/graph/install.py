@@ -1,0 +1,281 @@
+"""Adds the flow graph, the job timeline and the Dry Run action to an existing main window.
+
+Call ``install_flow_views`` once a session exists, because the views need
+the session's REST client and event stream::
+
+    self.flow_views = install_flow_views(
+        window, api=session.api, stream=session.stream,
+        job_selected=window.jobs_panel.job_selected,
+        flows_changed=session.flows_changed, flows=session.flows,
+        breakpoints=debugger.controller.breakpoints,  # optional
+    )
+
+and close it with the session (``await flow_views.aclose()``). Passing the
+debugger's breakpoints controller makes the graph and the breakpoints pane
+share one list; without it the views keep their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+
+from app.controllers import notify
+from app.controllers.breakpoints import BreakpointsController
+from app.controllers.flow_views import FlowViewsController
+from app.models.debug_records import ROUTINE, BreakpointPlace
+from app.models.dry_run import DryRunResult
+from app.models.records import FlowInfo
+from app.services.api import ApiClient
+from app.services.debug_api import DebugApi
+from app.services.flow_api import FlowApi
+from app.views.graph.dry_run_dialog import DryRunDialog
+from app.views.graph.graph_panel import FlowGraphPanel
+from app.views.graph.timeline_panel import TimelinePanel
+
+if TYPE_CHECKING:
+    from app.services.stream import EventStream
+
+logger = logging.getLogger(__name__)
+
+GRAPH_DOCK = "flow_graph_dock"
+TIMELINE_DOCK = "timeline_dock"
+
+
+def install_flow_views(
+    window: QMainWindow,
+    *,
+    api: ApiClient,
+    stream: EventStream,
+    job_selected: SignalInstance,
+    flows_changed: SignalInstance,
+    flows: Sequence[FlowInfo] = (),
+    breakpoints: BreakpointsController | None = None,
+) -> FlowViewsUi:
+    """Add the Flow Graph and Timeline docks and the Dry Run action to ``window``.
+
+    Args:
+        window: The main window; the views become its children.
+        api: The session's REST client.
+        stream: The session's event stream; the selected job's events update
+            the graph at once.
+        job_selected: Emits the selected job id or None (the jobs pane's
+            ``job_selected``).
+        flows_changed: Emits the list of FlowInfo (the session's
+            ``flows_changed``).
+        flows: The flows already loaded, if any.
+        breakpoints: The debugger's breakpoints controller, to share its
+            breakpoint list; None makes one for the views alone.
+    """
+    owns = breakpoints is None
+    if breakpoints is None:
+        breakpoints = BreakpointsController(DebugApi(api))
+    controller = FlowViewsController(FlowApi(api), breakpoints, owns_breakpoints=owns)
+    if owns:
+        breakpoints.setParent(controller)
+    ui = FlowViewsUi(window, controller)
+    stream.event_received.connect(controller.handle_event)
+    stream.resync_needed.connect(controller.resync)
+    job_selected.connect(controller.select_job)
+    flows_changed.connect(controller.set_flows)
+    if flows:
+        controller.set_flows(list(flows))
+    logger.debug("= flow views installed")
+    return ui
+
+
+class FlowViewsUi(QObject):
+    """The flow graph and timeline docks and the Dry Run action of one main window.
+
+    Attributes:
+        controller: The FlowViewsController behind both views.
+        graph_panel: The flow graph pane.
+        timeline_panel: The timeline pane.
+        docks: The dock widgets by object name.
+        dry_run_action: Opens the dry-run dialog (Ctrl+Shift+D).
+
+    Signals:
+        place_selected(object): The BreakpointPlace the user last clicked on
+            the graph, or None; the debugger's F9 can use it.
+        execution_selected(str, float): Routine id and start time (epoch
+            seconds) of the execution clicked on the timeline.
+        entries_selected(list): That execution's TraceEntry list.
+    """
+
+    place_selected = Signal(object)
+    execution_selected = Signal(str, float)
+    entries_selected = Signal(list)
+
+    def __init__(self, window: QMainWindow, controller: FlowViewsController):
+        super().__init__(window)
+        self.window = window
+        self.controller = controller
+        controller.setParent(self)
+        self.graph_panel = FlowGraphPanel(controller.graph, window)
+        self.timeline_panel = TimelinePanel(controller.timeline, window)
+        self._dialog: DryRunDialog | None = None
+
+        self.dry_run_action = QAction("&Dry Run…", window)
+        self.dry_run_action.setObjectName("action_dry_run")
+        self.dry_run_action.setShortcut(QKeySequence("Ctrl+Shift+D"))
+        tip = "Check a flow from an entry routine without starting a job, or run it for real"
+        self.dry_run_action.setStatusTip(tip)
+        self.dry_run_action.setToolTip(f"{tip} (Ctrl+Shift+D)")
+        self.dry_run_action.triggered.connect(self.open_dry_run_dialog)
+        self.graph_panel.set_dry_run_action(self.dry_run_action)
+
+        self.docks = self._add_docks()
+        self._add_menu_entries()
+        self._connect()
+
+    # -- layout ---------------------------------------------------------------------
+
+    def _add_docks(self) -> dict[str, QDockWidget]:
+        window = self.window
+        specs = (
+            (GRAPH_DOCK, "Flow Graph", self.graph_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+            (TIMELINE_DOCK, "Timeline", self.timeline_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
+        )
+        docks: dict[str, QDockWidget] = {}
+        for name, title, widget, area in specs:
+            dock = QDockWidget(title, window)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            docks[name] = dock
+            # restoreDockWidget puts a dock created after restoreState() where
+            # the saved layout had it, and returns False when it has no entry.
+            if not window.restoreDockWidget(dock):
+                window.addDockWidget(area, dock)
+                self._place_new_dock(dock)
+        return docks
+
+    def _place_new_dock(self, dock: QDockWidget) -> None:
+        """Tab the graph with the job detail and the timeline with the event log."""
+        neighbour_name = "job_detail_dock" if dock.objectName() == GRAPH_DOCK else "event_log_dock"
+        neighbour = self.window.findChild(QDockWidget, neighbour_name)
+        if neighbour is not None and not neighbour.isFloating():
+            self.window.tabifyDockWidget(neighbour, dock)
+            dock.raise_()
+
+    def _add_menu_entries(self) -> None:
+        jobs_menu = _menu(self.window, "&Jobs")
+        if jobs_menu is not None:
+            actions = jobs_menu.actions()
+            after_new_job = next(
+                (i + 1 for i, a in enumerate(actions) if a.objectName() == "action_new_job"), 0
+            )
+            before = actions[after_new_job] if after_new_job < len(actions) else None
+            jobs_menu.insertAction(before, self.dry_run_action)
+        else:
+            self.window.addAction(self.dry_run_action)
+        view_menu = _menu(self.window, "&View")
+        if view_menu is not None:
+            separator = next((a for a in view_menu.actions() if a.isSeparator()), None)
+            for dock in self.docks.values():
+                view_menu.insertAction(separator, dock.toggleViewAction())
+
+    def _connect(self) -> None:
+        controller, panel = self.controller, self.graph_panel
+        controller.flows_changed.connect(panel.set_flows)
+        controller.job_changed.connect(panel.set_job)
+        controller.job_changed.connect(self.timeline_panel.set_job)
+        controller.layout_busy_changed.connect(panel.set_layout_busy)
+        panel.flow_requested.connect(controller.show_flow)
+        panel.clear_dry_run_requested.connect(self._on_clear_dry_run_requested)
+        panel.view.breakpoint_toggle_requested.connect(self._on_view_breakpoint_toggle_requested)
+        panel.view.node_selected.connect(self._on_view_node_selected)
+        self.timeline_panel.view.execution_selected.connect(self.execution_selected)
+        self.timeline_panel.view.entries_selected.connect(self.entries_selected)
+        panel.set_flows(list(controller.flows.values()))
+        panel.set_job(None)
+
+    # -- actions ----------------------------------------------------------------------
+
+    @property
+    def dry_run_dialog(self) -> DryRunDialog | None:
+        """The open dry-run dialog, if any."""
+        return self._dialog
+
+    @Slot()
+    def open_dry_run_dialog(self) -> DryRunDialog | None:
+        """Open the dry-run dialog for the flow the graph shows, or raise the open one."""
+        if self._dialog is not None:
+            self._dialog.raise_()
+            self._dialog.activateWindow()
+            return self._dialog
+        flows = list(self.controller.flows.values())
+        if not flows:
+            notify.info("There is no flow to check: the server has no flows.")
+            return None
+        dialog = DryRunDialog(flows, self.controller.dry_run, self.window, flow_id=self.controller.graph.flow_id)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.result_ready.connect(self._on_dialog_result_ready)
+        dialog.finding_selected.connect(self.select_routine)
+        dialog.finished.connect(self._on_dialog_finished)
+        self._dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot(str)
+    def select_routine(self, routine_id: str) -> None:
+        """Show the graph with ``routine_id`` selected and in view."""
+        self.show_graph()
+        if not self.graph_panel.view.select_routine(routine_id):
+            notify.info(f"Routine {routine_id} is not in the flow the graph shows.")
+
+    def show_graph(self) -> None:
+        """Show and raise the Flow Graph dock."""
+        dock = self.docks[GRAPH_DOCK]
+        dock.show()
+        dock.raise_()
+
+    async def aclose(self) -> None:
+        """Cancel requests and layouts in flight."""
+        if self._dialog is not None:
+            self._dialog.close()
+        await self.controller.aclose()
+        if self.controller.owns_breakpoints:
+            await self.controller.breakpoints.aclose()
+
+    # -- signal handlers ---------------------------------------------------------------
+
+    @Slot(str, object)
+    def _on_dialog_result_ready(self, _flow_id: str, _result: DryRunResult) -> None:
+        self.show_graph()
+
+    @Slot(int)
+    def _on_dialog_finished(self, _result: int) -> None:
+        self._dialog = None
+
+    @Slot()
+    def _on_clear_dry_run_requested(self) -> None:
+        self.controller.graph.set_dry_run(None)
+
+    @Slot(str, str, object)
+    def _on_view_breakpoint_toggle_requested(self, routine_id: str, kind: str, port: object) -> None:
+        flow_id = self.controller.graph.flow_id
+        if flow_id is None:
+            return
+        place = BreakpointPlace(flow_id, routine_id, kind, None if port is None else str(port))
+        self.controller.toggle_breakpoint(place)
+        self.place_selected.emit(place)
+
+    @Slot(object)
+    def _on_view_node_selected(self, routine_id: str | None) -> None:
+        flow_id = self.controller.graph.flow_id
+        if routine_id is None or flow_id is None:
+            self.place_selected.emit(None)
+            return
+        self.place_selected.emit(BreakpointPlace(flow_id, routine_id, ROUTINE, None))
+
+
+def _menu(window: QMainWindow, title: str) -> QMenu | None:
+    return next(
+        (action.menu() for action in window.menuBar().actions() if action.text() == title),
+        None,
+    )
