@@ -1,4 +1,4 @@
-"""Shared parts of the benchmarks: both servers as child processes, probes, tables.
+"""Shared parts of the benchmarks: both servers as child processes and job load.
 
 Every server here listens on 127.0.0.1 only and is stopped by its own PID.
 Every wait is bounded in time, every load loop in count and time.
@@ -7,9 +7,7 @@ Every wait is bounded in time, every load loop in count and time.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import math
 import os
 import queue
 import signal
@@ -23,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.procinfo import ProcStatus, cpu_seconds, proc_status
 
 logger = logging.getLogger(__name__)
 
@@ -44,56 +44,6 @@ STUDY_JOB = {"flow_id": "study_flow", "routine_id": "source", "slot_name": "inpu
 
 
 # -- processes ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProcStatus:
-    """Resident memory and thread count of a process, from /proc/PID/status."""
-
-    rss_mb: float
-    threads: int
-
-
-def proc_status(pid: int) -> ProcStatus:
-    """Read VmRSS and Threads of one process (Linux only)."""
-    values: dict[str, str] = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            values[key] = rest.strip()
-    rss_kb = int(values["VmRSS"].split()[0])
-    return ProcStatus(rss_mb=round(rss_kb / 1024, 1), threads=int(values["Threads"]))
-
-
-def cpu_seconds(pid: int) -> float:
-    """Return the user plus system CPU time a process has used so far (Linux only)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class MachineCpu:
-    """Share of all CPUs busy between ``start`` and ``busy_pct``, from /proc/stat.
-
-    It includes every process on the machine, so a high value with a low
-    server and client CPU time means other work competed for the CPUs.
-    """
-
-    def __init__(self) -> None:
-        self._start = self._read()
-
-    @staticmethod
-    def _read() -> tuple[int, int]:
-        with open("/proc/stat", encoding="ascii") as stat:
-            values = [int(v) for v in stat.readline().split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        total = sum(values[:8])  # user .. steal; guest time is already in user
-        return total - idle, total
-
-    def busy_pct(self) -> float:
-        busy, total = self._read()
-        spent = total - self._start[1]
-        return round(100 * (busy - self._start[0]) / spent, 1) if spent else 0.0
 
 
 @dataclass
@@ -119,22 +69,18 @@ class ServerProcess:
         return httpx.Client(base_url=self.url, timeout=REQUEST_TIMEOUT_S, **kwargs)
 
     def async_client(self, connections: int = 16, **kwargs: Any) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        return httpx.AsyncClient(base_url=self.url, timeout=REQUEST_TIMEOUT_S, limits=limits,
-                                 **kwargs)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        limits = httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections
+        )
+        return httpx.AsyncClient(
+            base_url=self.url, timeout=REQUEST_TIMEOUT_S, limits=limits, **kwargs
+        )
 
     def stop(self) -> None:
-        """Send SIGTERM to this PID; send SIGKILL if it is still alive after a while.
+        """Send SIGTERM to this PID, then SIGKILL if it is still alive after 10 s.
 
-        The stock server often hangs in its shutdown after WebSocket clients
-        have been connected, so the SIGKILL fallback is routinely needed there.
+        Routilux 1.1.0 can hang in its shutdown when a WebSocket client left
+        while its job was idle, and the SIGKILL is for that case.
         """
         if self.process.poll() is not None:
             return
@@ -142,8 +88,12 @@ class ServerProcess:
         try:
             self.process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            logger.warning("%s server (PID %d) ignored SIGTERM for %.0f s; sending SIGKILL",
-                           self.kind, self.pid, STOP_TIMEOUT_S)
+            logger.warning(
+                "%s server (PID %d) ignored SIGTERM for %.0f s; sending SIGKILL",
+                self.kind,
+                self.pid,
+                STOP_TIMEOUT_S,
+            )
             self.process.kill()
             self.process.wait(timeout=STOP_TIMEOUT_S)
 
@@ -161,39 +111,70 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_live(url: str, process: subprocess.Popen, log_path: Path,
-              timeout_s: float = STARTUP_TIMEOUT_S) -> None:
-    """Poll ``/api/v1/health/live`` until it answers 200, the process dies or time runs out."""
+def wait_live(
+    url: str,
+    process: subprocess.Popen,
+    log_path: Path,
+    timeout_s: float = STARTUP_TIMEOUT_S,
+) -> None:
+    """Poll ``/api/v1/health/live`` until it returns 200, the process exits or time runs out."""
     deadline = time.monotonic() + timeout_s
     with httpx.Client(base_url=url, timeout=2.0) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited with code {process.returncode} during "
-                                   f"startup; log: {log_path}")
+                raise RuntimeError(
+                    f"server exited with code {process.returncode} during "
+                    f"startup; log: {log_path}"
+                )
             try:
                 if client.get("/api/v1/health/live").status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer /api/v1/health/live within {timeout_s:.0f} s; "
-                       f"log: {log_path}")
+    raise TimeoutError(
+        f"{url}/api/v1/health/live did not return 200 within {timeout_s:.0f} s; "
+        f"log: {log_path}"
+    )
 
 
-def start_ours(db_path: Path, log_dir: Path, *, extra_args: Sequence[str] = ()) -> ServerProcess:
+def start_ours(
+    db_path: Path, log_dir: Path, *, extra_args: Sequence[str] = ()
+) -> ServerProcess:
     """Start ``python -m embedded_server`` on a free port with the bench fixtures."""
     log_path = log_dir / f"ours-{time.strftime('%H%M%S')}-{db_path.stem}.log"
     command = [
-        str(OUR_PYTHON), "-m", "embedded_server", "--port", "0", "--db", str(db_path),
-        "--routines-dir", str(ROUTINES_DIR), "--flows-dir", str(FLOWS_DIR),
-        "--rate-limit", "0", "--log-level", "warning", *extra_args,
+        str(OUR_PYTHON),
+        "-m",
+        "embedded_server",
+        "--port",
+        "0",
+        "--db",
+        str(db_path),
+        "--routines-dir",
+        str(ROUTINES_DIR),
+        "--flows-dir",
+        str(FLOWS_DIR),
+        "--rate-limit",
+        "0",
+        "--log-level",
+        "warning",
+        *extra_args,
     ]
     env = os.environ.copy()
     env.pop("OVERSEER_API_KEY", None)
     env.pop("OVERSEER_EXIT_WITH_PARENT", None)
     log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed by the reader thread
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        bufsize=1,
+    )
     url = _read_url(process, log, STARTUP_TIMEOUT_S)
     if url is None:
         try:
@@ -201,17 +182,21 @@ def start_ours(db_path: Path, log_dir: Path, *, extra_args: Sequence[str] = ()) 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STOP_TIMEOUT_S)
-            raise RuntimeError(f"our server printed no URL within {STARTUP_TIMEOUT_S:.0f} s; "
-                               f"log: {log_path}") from None
-        raise RuntimeError(f"our server exited with code {code} before printing its URL; "
-                           f"log: {log_path}")
+            raise RuntimeError(
+                f"our server printed no URL within {STARTUP_TIMEOUT_S:.0f} s; "
+                f"log: {log_path}"
+            ) from None
+        raise RuntimeError(
+            f"our server exited with code {code} before printing its URL; "
+            f"log: {log_path}"
+        )
     wait_live(url, process, log_path)
     return ServerProcess("ours", process, url, log_path)
 
 
 def _read_url(process: subprocess.Popen, log: Any, timeout_s: float) -> str | None:
-    # A thread keeps reading stdout after the URL line, so a chatty child
-    # never blocks on a full pipe; everything it prints goes to the log.
+    # A thread keeps reading stdout after the URL line, so the child never
+    # blocks on a full pipe. Everything else it prints goes to the log.
     found: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
@@ -240,8 +225,11 @@ def ensure_stock_venv() -> Path:
         return cli
     print(f"Installing {STOCK_REQUIREMENT} into {STOCK_VENV} ...", flush=True)
     subprocess.run(["python3", "-m", "venv", str(STOCK_VENV)], check=True, timeout=300)
-    subprocess.run([str(STOCK_VENV / "bin" / "pip"), "install", "-q", STOCK_REQUIREMENT],
-                   check=True, timeout=900)
+    subprocess.run(
+        [str(STOCK_VENV / "bin" / "pip"), "install", "-q", STOCK_REQUIREMENT],
+        check=True,
+        timeout=900,
+    )
     return cli
 
 
@@ -255,17 +243,38 @@ def start_stock(log_dir: Path) -> ServerProcess:
     workdir = log_dir / f"stock-cwd-{port}"
     workdir.mkdir(parents=True, exist_ok=True)
     env = os.environ.copy()
-    for name in ("ROUTILUX_ENV", "ENVIRONMENT", "ROUTILUX_API_KEY", "ROUTILUX_API_KEYS"):
+    for name in (
+        "ROUTILUX_ENV",
+        "ENVIRONMENT",
+        "ROUTILUX_API_KEY",
+        "ROUTILUX_API_KEYS",
+    ):
         env.pop(name, None)
     env["ROUTILUX_DEV_DISABLE_SECURITY"] = "true"
     command = [
-        str(cli), "server", "start", "--host", HOST, "--port", str(port),
-        "--routines-dir", str(ROUTINES_DIR), "--flows-dir", str(FLOWS_DIR),
-        "--log-level", "warning",
+        str(cli),
+        "server",
+        "start",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--routines-dir",
+        str(ROUTINES_DIR),
+        "--flows-dir",
+        str(FLOWS_DIR),
+        "--log-level",
+        "warning",
     ]
     with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://{HOST}:{port}"
     try:
         wait_live(url, process, log_path)
@@ -281,7 +290,7 @@ def start_stock(log_dir: Path) -> ServerProcess:
 
 @dataclass
 class SubmitResult:
-    """What a burst of ``POST /api/v1/jobs`` produced."""
+    """Outcome of a burst of ``POST /api/v1/jobs``: created jobs, errors and time."""
 
     job_ids: list[str] = field(default_factory=list)
     worker_ids: set[str] = field(default_factory=set)
@@ -293,9 +302,15 @@ class SubmitResult:
         return len(self.job_ids) / self.elapsed_s if self.elapsed_s else 0.0
 
 
-async def submit_jobs(client: httpx.AsyncClient, count: int, body: Callable[[int], dict],
-                      *, concurrency: int = 16, time_limit_s: float = 300.0,
-                      on_submitted: Callable[[dict], None] | None = None) -> SubmitResult:
+async def submit_jobs(
+    client: httpx.AsyncClient,
+    count: int,
+    body: Callable[[int], dict],
+    *,
+    concurrency: int = 16,
+    time_limit_s: float = 300.0,
+    on_submitted: Callable[[dict], None] | None = None,
+) -> SubmitResult:
     """Post ``count`` jobs with ``concurrency`` requests in flight, stopping at the time limit.
 
     ``body(i)`` builds the request body of job ``i``; ``on_submitted`` gets
@@ -317,8 +332,9 @@ async def submit_jobs(client: httpx.AsyncClient, count: int, body: Callable[[int
                 result.errors.append(f"job {index}: {type(exc).__name__}: {exc}")
                 continue
             if response.status_code != 201:
-                result.errors.append(f"job {index}: HTTP {response.status_code} "
-                                     f"{response.text[:200]}")
+                result.errors.append(
+                    f"job {index}: HTTP {response.status_code} {response.text[:200]}"
+                )
                 continue
             job = response.json()
             result.job_ids.append(job["job_id"])
@@ -330,8 +346,10 @@ async def submit_jobs(client: httpx.AsyncClient, count: int, body: Callable[[int
     await asyncio.gather(*(sender() for _ in range(concurrency)))
     result.elapsed_s = time.perf_counter() - started
     if next_index < count:
-        result.errors.append(f"time limit of {time_limit_s:.0f} s reached after "
-                             f"{next_index} of {count} jobs")
+        result.errors.append(
+            f"time limit of {time_limit_s:.0f} s reached after "
+            f"{next_index} of {count} jobs"
+        )
     return result
 
 
@@ -342,8 +360,12 @@ def job_total(client: httpx.Client, **filters: str) -> int:
     return response.json()["total"]
 
 
-def wait_until_idle(client: httpx.Client, timeout_s: float, statuses: Sequence[str] = ("running",),
-                    flow_id: str | None = None) -> bool:
+def wait_until_idle(
+    client: httpx.Client,
+    timeout_s: float,
+    statuses: Sequence[str] = ("running",),
+    flow_id: str | None = None,
+) -> bool:
     """Poll until no job has one of ``statuses``; return False on timeout."""
     deadline = time.monotonic() + timeout_s
     extra = {"flow_id": flow_id} if flow_id else {}
@@ -352,73 +374,6 @@ def wait_until_idle(client: httpx.Client, timeout_s: float, statuses: Sequence[s
             return True
         time.sleep(0.25)
     return False
-
-
-def wait_for_total(client: httpx.Client, expected: int, timeout_s: float,
-                   **filters: str) -> int:
-    """Poll until the filtered total reaches ``expected``; return the last total seen."""
-    deadline = time.monotonic() + timeout_s
-    total = job_total(client, **filters)
-    while total < expected and time.monotonic() < deadline:
-        time.sleep(0.25)
-        total = job_total(client, **filters)
-    return total
-
-
-# -- statistics and output ----------------------------------------------------------
-
-
-def median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Return the nearest-rank percentile (``pct`` in 0..100)."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-@dataclass
-class Row:
-    """One line of a results table: a metric on both servers and their ratio."""
-
-    metric: str
-    ours: str
-    stock: str = "n/a"
-    ratio: str = ""
-    target: str = ""
-
-
-def ratio(better: float | None, worse: float | None) -> str:
-    """Format how many times ``better`` beats ``worse`` (pass them in the right order)."""
-    if not better or not worse:
-        return "n/a"
-    return f"{better / worse:.1f}x"
-
-
-def format_table(rows: Sequence[Row]) -> str:
-    """Render rows as a Markdown table, which also reads well in a terminal."""
-    headers = ("Metric", "Ours", "Stock 1.1.0", "Ratio", "Target")
-    cells = [headers] + [(r.metric, r.ours, r.stock, r.ratio, r.target) for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(values: Sequence[str]) -> str:
-        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
-
-    separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(headers), separator, *(line(row) for row in cells[1:])])
-
-
-def save_json(path: Path | None, results: dict[str, Any]) -> None:
-    if path is None:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
 
 
 def work_dir(base: Path | None) -> Path:

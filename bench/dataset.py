@@ -22,7 +22,7 @@ from embedded_server.store.records import COLUMNS, JobRecord
 BATCH = 20_000
 SPAN_S = 90 * 24 * 3600  # jobs are spread over the last 90 days
 
-# (flow_id, entry routine, share of jobs); study_flow is the flow the API jobs use.
+# (flow_id, entry routine, share of jobs). The jobs posted through the API use study_flow.
 FLOWS = (
     ("study_flow", "source", 0.40),
     ("etl_orders", "reader", 0.25),
@@ -34,7 +34,7 @@ STATUSES = (("completed", 0.85), ("failed", 0.10), ("cancelled", 0.05))
 
 
 def stored_jobs(db_path: Path) -> int:
-    """Return how many jobs the file holds (0 for a missing file)."""
+    """Return how many jobs the file contains (0 for a missing file)."""
     if not db_path.exists():
         return 0
     database = Database(db_path)
@@ -45,7 +45,7 @@ def stored_jobs(db_path: Path) -> int:
 
 
 def fill_to(db_path: Path, target: int, seed: int = 7) -> int:
-    """Insert synthetic finished jobs until the file holds ``target``; return how many went in."""
+    """Insert synthetic finished jobs until the file contains ``target``; return how many."""
     database = Database(db_path)
     try:
         current = database.reader().execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
@@ -69,8 +69,10 @@ def fill_to(db_path: Path, target: int, seed: int = 7) -> int:
 def _records(rng: random.Random, count: int, now: float) -> Iterator[JobRecord]:
     flow_weights = [share for _, _, share in FLOWS]
     status_weights = [share for _, share in STATUSES]
-    workers = {flow_id: [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(3)]
-               for flow_id, _, _ in FLOWS}
+    workers = {
+        flow_id: [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(3)]
+        for flow_id, _, _ in FLOWS
+    }
     for _ in range(count):
         flow_id, entry, _ = rng.choices(FLOWS, flow_weights)[0]
         status = rng.choices(STATUSES, status_weights)[0][0]

@@ -13,9 +13,9 @@ must arrive once. A subscriber that the server drops as too slow (close code
 
 Stock: each subscriber sends ``{"type": "subscribe", "job_id"}`` for every
 job on the stock generic socket. The stock server forwards only the job and
-entry-routine lifecycle events, not the emitted events, and two
-subscribers of one job take events from one shared queue, so each sees only
-part of them.
+entry-routine lifecycle events, not the emitted events. Two subscribers
+of one job take events from one shared queue, so each receives only part of
+them.
 
 Run: ``.venv/bin/python -m bench.events [--quick]``
 """
@@ -24,31 +24,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
-import queue
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-
 from bench.common import (
-    MachineCpu,
-    Row,
     ServerProcess,
-    format_table,
     job_total,
-    ratio,
     remove_db,
-    save_json,
     start_ours,
     start_stock,
     submit_jobs,
 )
 from bench.common import work_dir as make_work_dir
+from bench.procinfo import MachineCpu
+from bench.report import Row, format_table, ratio, save_json
+from bench.subscribers import RUN_TIME_LIMIT_S, our_subscriber, stock_subscriber
 
 BURST_JOB = {"flow_id": "burst_flow", "routine_id": "burst", "slot_name": "input"}
 # Events ours publishes per job besides the emits: job_started,
@@ -56,10 +48,6 @@ BURST_JOB = {"flow_id": "burst_flow", "routine_id": "burst", "slot_name": "input
 OUR_LIFECYCLE_EVENTS = 4
 
 SUBMIT_CONCURRENCY = 4
-RUN_TIME_LIMIT_S = 300.0
-IDLE_LIMIT_S = 20.0
-STOCK_IDLE_S = 3.0
-MAX_RECONNECTS = 5
 SUBSCRIBER_COUNTS = (1, 5)
 TARGET_RATE = 10_000
 
@@ -67,130 +55,12 @@ FULL = {"jobs": 50, "count": 1000}
 QUICK = {"jobs": 5, "count": 200}
 
 
-# -- subscriber processes ----------------------------------------------------------
-
-
-def our_subscriber(ws_url: str, expected_jobs: int, ready, results, deflate: bool) -> None:
-    """Process body: receive every event until ``expected_jobs`` burst jobs completed."""
-    results.put(asyncio.run(_our_subscriber(ws_url, expected_jobs, ready, deflate)))
-
-
-async def _our_subscriber(ws_url: str, expected_jobs: int, ready, deflate: bool) -> dict[str, Any]:
-    seqs: list[int] = []
-    types: Counter[str] = Counter()
-    state = {"first": None, "last": None, "start_seq": None, "completed": 0,
-             "reconnects": 0, "close_codes": []}
-    deadline = time.monotonic() + RUN_TIME_LIMIT_S
-    url = ws_url
-    while state["completed"] < expected_jobs and time.monotonic() < deadline:
-        try:
-            async with connect(url, max_size=16 * 2**20,
-                               compression="deflate" if deflate else None) as websocket:
-                await _receive_ours(websocket, expected_jobs, ready, seqs, types, state, deadline)
-        except ConnectionClosed as closed:
-            state["close_codes"].append(closed.rcvd.code if closed.rcvd else None)
-        except TimeoutError:
-            break
-        if state["completed"] >= expected_jobs or state["reconnects"] >= MAX_RECONNECTS:
-            break
-        state["reconnects"] += 1
-        last = seqs[-1] if seqs else state["start_seq"]
-        url = f"{ws_url}?after_seq={last}"
-    cpu_s = time.process_time() - state.pop("cpu_at_ready", 0.0)
-    return {"seqs": seqs, "types": dict(types), "cpu_s": cpu_s, **state}
-
-
-async def _receive_ours(websocket, expected_jobs, ready, seqs, types, state, deadline) -> None:
-    while state["completed"] < expected_jobs:
-        remaining = min(IDLE_LIMIT_S, deadline - time.monotonic())
-        if remaining <= 0:
-            raise TimeoutError
-        text = await asyncio.wait_for(websocket.recv(), remaining)
-        now = time.monotonic()
-        message = json.loads(text)
-        kind = message.get("type")
-        if kind == "connection:status":
-            if state["start_seq"] is None:
-                state["start_seq"] = message.get("last_seq")
-                state["cpu_at_ready"] = time.process_time()
-                ready.set()
-            continue
-        if kind == "ping":
-            await websocket.send('{"type":"pong"}')
-            continue
-        seq = message.get("seq")
-        if seq is None:
-            types[f"(no seq) {kind}"] += 1
-            continue
-        seqs.append(seq)
-        types[kind] += 1
-        if state["first"] is None:
-            state["first"] = now
-        state["last"] = now
-        if kind == "job_completed" and message.get("flow_id") == "burst_flow":
-            state["completed"] += 1
-
-
-def stock_subscriber(ws_url: str, job_ids, ready, results, deflate: bool) -> None:
-    """Process body: subscribe to each job id the parent sends; stop when idle after the last."""
-    results.put(asyncio.run(_stock_subscriber(ws_url, job_ids, ready, deflate)))
-
-
-async def _stock_subscriber(ws_url: str, job_ids, ready, deflate: bool) -> dict[str, Any]:
-    types: Counter[str] = Counter()
-    state = {"first": None, "last": None, "events": 0, "subscribed": 0, "errors": 0}
-    all_sent = asyncio.Event()
-    deadline = time.monotonic() + RUN_TIME_LIMIT_S
-    async with connect(ws_url, max_size=16 * 2**20,
-                       compression="deflate" if deflate else None) as websocket:
-        greeting = json.loads(await asyncio.wait_for(websocket.recv(), 10))
-        state["greeting"] = greeting.get("type")
-        cpu_at_ready = time.process_time()
-        ready.set()
-        feeder = asyncio.create_task(_feed_subscriptions(websocket, job_ids, all_sent, deadline))
-        last_activity = time.monotonic()
-        while time.monotonic() < deadline:
-            try:
-                text = await asyncio.wait_for(websocket.recv(), 0.5)
-            except TimeoutError:
-                if all_sent.is_set() and time.monotonic() - last_activity > STOCK_IDLE_S:
-                    break
-                continue
-            except ConnectionClosed:
-                break
-            last_activity = now = time.monotonic()
-            message = json.loads(text)
-            kind = message.get("type")
-            if kind == "subscribed":
-                state["subscribed"] += 1
-            elif kind == "error":
-                state["errors"] += 1
-            elif kind not in ("already_subscribed", "ping", "connected"):
-                types[kind] += 1
-                state["events"] += 1
-                state["first"] = state["first"] or now
-                state["last"] = now
-        feeder.cancel()
-    return {"types": dict(types), "cpu_s": time.process_time() - cpu_at_ready, **state}
-
-
-async def _feed_subscriptions(websocket, job_ids, all_sent: asyncio.Event, deadline: float):
-    while time.monotonic() < deadline:
-        try:
-            job_id = await asyncio.to_thread(job_ids.get, True, 1.0)
-        except queue.Empty:
-            continue
-        if job_id is None:
-            all_sent.set()
-            return
-        await websocket.send(json.dumps({"type": "subscribe", "job_id": job_id}))
-
-
 # -- one run -----------------------------------------------------------------------
 
 
-def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int,
-             deflate: bool = True) -> dict[str, Any]:
+def run_ours(
+    server: ServerProcess, subscribers: int, jobs: int, count: int, deflate: bool = True
+) -> dict[str, Any]:
     """Deliver ``jobs`` x ``count`` events to ``subscribers`` processes on our server."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -218,15 +88,23 @@ def run_ours(server: ServerProcess, subscribers: int, jobs: int, count: int,
         last_seq = client.get("/api/v1/health/stats").json()["last_event_seq"]
         completed = job_total(client, flow_id="burst_flow", status="completed")
     per_subscriber = [_our_summary(o, last_seq, started) for o in outcomes]
-    return {"subscribers": per_subscriber, "submit_errors": posted.errors[:5],
-            "jobs": jobs, "count": count, "jobs_completed": completed,
-            "expected_per_subscriber": jobs * (count + OUR_LIFECYCLE_EVENTS),
-            "server_cpu_s": round(server_cpu, 2), "wall_s": round(wall, 2),
-            "machine_busy_pct": busy,
-            "subscriber_cpu_s": [round(o["cpu_s"], 2) for o in outcomes]}
+    return {
+        "subscribers": per_subscriber,
+        "submit_errors": posted.errors[:5],
+        "jobs": jobs,
+        "count": count,
+        "jobs_completed": completed,
+        "expected_per_subscriber": jobs * (count + OUR_LIFECYCLE_EVENTS),
+        "server_cpu_s": round(server_cpu, 2),
+        "wall_s": round(wall, 2),
+        "machine_busy_pct": busy,
+        "subscriber_cpu_s": [round(o["cpu_s"], 2) for o in outcomes],
+    }
 
 
-def _our_summary(outcome: dict[str, Any], last_seq: int, started: float) -> dict[str, Any]:
+def _our_summary(
+    outcome: dict[str, Any], last_seq: int, started: float
+) -> dict[str, Any]:
     start_seq = outcome["start_seq"] or 0
     expected = range(start_seq + 1, last_seq + 1)
     seen = set(outcome["seqs"])
@@ -248,11 +126,16 @@ def _our_summary(outcome: dict[str, Any], last_seq: int, started: float) -> dict
 
 
 def _gaps(ordered: list[int]) -> int:
-    return sum(1 for before, after in zip(ordered, ordered[1:], strict=False) if after > before + 1)
+    return sum(
+        1
+        for before, after in zip(ordered, ordered[1:], strict=False)
+        if after > before + 1
+    )
 
 
-def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int,
-              deflate: bool = True) -> dict[str, Any]:
+def run_stock(
+    server: ServerProcess, subscribers: int, jobs: int, count: int, deflate: bool = True
+) -> dict[str, Any]:
     """Deliver what the stock server forwards to ``subscribers`` processes."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -284,15 +167,27 @@ def run_stock(server: ServerProcess, subscribers: int, jobs: int, count: int,
     summaries = []
     for outcome in outcomes:
         elapsed = (outcome["last"] - started) if outcome["last"] else 0.0
-        summaries.append({"received": outcome["events"], "subscribed": outcome["subscribed"],
-                          "errors": outcome["errors"], "types": outcome["types"],
-                          "rate": round(outcome["events"] / elapsed) if elapsed else 0})
-    return {"subscribers": summaries, "submit_errors": posted.errors[:5], "jobs": jobs,
-            "count": count, "jobs_completed": completed,
-            "emitted_per_job": count + OUR_LIFECYCLE_EVENTS,
-            "server_cpu_s": round(server_cpu, 2), "wall_s": round(wall, 2),
-            "machine_busy_pct": busy,
-            "subscriber_cpu_s": [round(o["cpu_s"], 2) for o in outcomes]}
+        summaries.append(
+            {
+                "received": outcome["events"],
+                "subscribed": outcome["subscribed"],
+                "errors": outcome["errors"],
+                "types": outcome["types"],
+                "rate": round(outcome["events"] / elapsed) if elapsed else 0,
+            }
+        )
+    return {
+        "subscribers": summaries,
+        "submit_errors": posted.errors[:5],
+        "jobs": jobs,
+        "count": count,
+        "jobs_completed": completed,
+        "emitted_per_job": count + OUR_LIFECYCLE_EVENTS,
+        "server_cpu_s": round(server_cpu, 2),
+        "wall_s": round(wall, 2),
+        "machine_busy_pct": busy,
+        "subscriber_cpu_s": [round(o["cpu_s"], 2) for o in outcomes],
+    }
 
 
 async def _post_burst(server: ServerProcess, jobs: int, count: int, feeds=None):
@@ -301,9 +196,14 @@ async def _post_burst(server: ServerProcess, jobs: int, count: int, feeds=None):
             feed.put(job["job_id"])
 
     async with server.async_client(SUBMIT_CONCURRENCY) as client:
-        return await submit_jobs(client, jobs, lambda i: {**BURST_JOB, "data": {"count": count}},
-                                 concurrency=SUBMIT_CONCURRENCY, time_limit_s=RUN_TIME_LIMIT_S,
-                                 on_submitted=subscribe_everyone)
+        return await submit_jobs(
+            client,
+            jobs,
+            lambda i: {**BURST_JOB, "data": {"count": count}},
+            concurrency=SUBMIT_CONCURRENCY,
+            time_limit_s=RUN_TIME_LIMIT_S,
+            on_submitted=subscribe_everyone,
+        )
 
 
 def _wait_ready(readies) -> None:
@@ -330,8 +230,9 @@ def _end(processes) -> None:
 # -- driver ------------------------------------------------------------------------
 
 
-def run(workdir: Path, *, quick: bool = False, stock: bool = True,
-        deflate: bool = True) -> dict[str, Any]:
+def run(
+    workdir: Path, *, quick: bool = False, stock: bool = True, deflate: bool = True
+) -> dict[str, Any]:
     """Run the delivery benchmark on both servers; return the raw results."""
     size = QUICK if quick else FULL
     results: dict[str, Any] = {"ours": {}, "stock": {}, "deflate": deflate, **size}
@@ -339,16 +240,25 @@ def run(workdir: Path, *, quick: bool = False, stock: bool = True,
     remove_db(db_path)
     with start_ours(db_path, workdir) as server:
         for subscribers in SUBSCRIBER_COUNTS:
-            print(f"[ours] {size['jobs']} jobs x {size['count']} events to {subscribers} "
-                  "subscriber(s)", flush=True)
-            results["ours"][subscribers] = run_ours(server, subscribers, **size, deflate=deflate)
+            print(
+                f"[ours] {size['jobs']} jobs x {size['count']} events to {subscribers} "
+                "subscriber(s)",
+                flush=True,
+            )
+            results["ours"][subscribers] = run_ours(
+                server, subscribers, **size, deflate=deflate
+            )
     if stock:
         with start_stock(workdir) as server:
             for subscribers in SUBSCRIBER_COUNTS:
-                print(f"[stock] {size['jobs']} jobs x {size['count']} events to {subscribers} "
-                      "subscriber(s)", flush=True)
-                results["stock"][subscribers] = run_stock(server, subscribers, **size,
-                                                          deflate=deflate)
+                print(
+                    f"[stock] {size['jobs']} jobs x {size['count']} events to {subscribers} "
+                    "subscriber(s)",
+                    flush=True,
+                )
+                results["stock"][subscribers] = run_stock(
+                    server, subscribers, **size, deflate=deflate
+                )
     return results
 
 
@@ -360,32 +270,41 @@ def rows(results: dict[str, Any]) -> list[Row]:
         stock = results["stock"].get(subscribers)
         our_rate = min(s["rate"] for s in ours["subscribers"]) if ours else None
         stock_rate = min(s["rate"] for s in stock["subscribers"]) if stock else None
-        table.append(Row(
-            metric=f"Events/s to each of {subscribers} subscriber(s) (slowest)",
-            ours=f"{our_rate:,}" if ours else "not run",
-            stock=f"{stock_rate:,}" if stock else "not run",
-            ratio=ratio(our_rate, stock_rate),
-            target=f">= {TARGET_RATE:,}/s" if subscribers == 5 else "",
-        ))
-        table.append(Row(
-            metric=f"Events received per subscriber of {subscribers} (min / max)",
-            ours=_received(ours, "received"),
-            stock=_received(stock, "received"),
-        ))
-        table.append(Row(
-            metric=f"CPU s: server / all {subscribers} subscriber(s), over wall s",
-            ours=_cpu(ours), stock=_cpu(stock),
-        ))
+        table.append(
+            Row(
+                metric=f"Events/s to each of {subscribers} subscriber(s) (slowest)",
+                ours=f"{our_rate:,}" if ours else "not run",
+                stock=f"{stock_rate:,}" if stock else "not run",
+                ratio=ratio(our_rate, stock_rate),
+                target=f">= {TARGET_RATE:,}/s" if subscribers == 5 else "",
+            )
+        )
+        table.append(
+            Row(
+                metric=f"Events received per subscriber of {subscribers} (min / max)",
+                ours=_received(ours, "received"),
+                stock=_received(stock, "received"),
+            )
+        )
+        table.append(
+            Row(
+                metric=f"CPU s: server / all {subscribers} subscriber(s), over wall s",
+                ours=_cpu(ours),
+                stock=_cpu(stock),
+            )
+        )
         if ours:
             missing = max(s["missing"] for s in ours["subscribers"])
             reconnects = sum(s["reconnects"] for s in ours["subscribers"])
-            table.append(Row(
-                metric=f"Events lost, worst of {subscribers} subscriber(s)",
-                ours=f"{missing} of {ours['subscribers'][0]['expected']:,}"
-                     + (f" ({reconnects} reconnects)" if reconnects else ""),
-                stock=_stock_loss(stock),
-                target="0" if subscribers == 5 else "",
-            ))
+            table.append(
+                Row(
+                    metric=f"Events lost, worst of {subscribers} subscriber(s)",
+                    ours=f"{missing} of {ours['subscribers'][0]['expected']:,}"
+                    + (f" ({reconnects} reconnects)" if reconnects else ""),
+                    stock=_stock_loss(stock),
+                    target="0" if subscribers == 5 else "",
+                )
+            )
     return table
 
 
@@ -400,8 +319,10 @@ def _cpu(result: dict[str, Any] | None) -> str:
     if not result:
         return "not run"
     clients = sum(result["subscriber_cpu_s"])
-    return (f"{result['server_cpu_s']:.1f} / {clients:.1f} over {result['wall_s']:.1f} "
-            f"(all CPUs {result['machine_busy_pct']:.0f}% busy)")
+    return (
+        f"{result['server_cpu_s']:.1f} / {clients:.1f} over {result['wall_s']:.1f} "
+        f"(all CPUs {result['machine_busy_pct']:.0f}% busy)"
+    )
 
 
 def _stock_loss(stock: dict[str, Any] | None) -> str:
@@ -415,16 +336,31 @@ def _stock_loss(stock: dict[str, Any] | None) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, smaller jobs")
-    parser.add_argument("--no-stock", action="store_true", help="measure our server only")
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="folder for databases and logs (default $TMPDIR/overseer-bench)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("--no-deflate", action="store_true",
-                        help="subscribers do not offer permessage-deflate (default: offer it, "
-                        "as the desktop app does)")
+    parser.add_argument(
+        "--no-stock", action="store_true", help="measure our server only"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="folder for databases and logs (default $TMPDIR/overseer-bench)",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the results here"
+    )
+    parser.add_argument(
+        "--no-deflate",
+        action="store_true",
+        help="subscribers do not offer permessage-deflate (default: offer it, "
+        "as the desktop app does)",
+    )
     args = parser.parse_args(argv)
-    results = run(make_work_dir(args.work_dir), quick=args.quick, stock=not args.no_stock,
-                  deflate=not args.no_deflate)
+    results = run(
+        make_work_dir(args.work_dir),
+        quick=args.quick,
+        stock=not args.no_stock,
+        deflate=not args.no_deflate,
+    )
     save_json(args.json, results)
     print(format_table(rows(results)))
 

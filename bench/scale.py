@@ -22,7 +22,6 @@ from typing import Any
 from bench import dataset
 from bench.common import (
     STUDY_JOB,
-    MachineCpu,
     ServerProcess,
     job_total,
     remove_db,
@@ -31,6 +30,7 @@ from bench.common import (
     submit_jobs,
     wait_until_idle,
 )
+from bench.procinfo import MachineCpu
 
 Probe = Callable[[ServerProcess, int], dict[str, Any]]
 
@@ -59,8 +59,9 @@ def study_job(index: int, worker_id: str | None = None) -> dict[str, Any]:
     return body
 
 
-def run_scale(config: ScaleConfig, probes: dict[str, Probe], workdir: Path,
-              *, stock: bool = True) -> dict[str, dict[int, dict[str, Any]]]:
+def run_scale(
+    config: ScaleConfig, probes: dict[str, Probe], workdir: Path, *, stock: bool = True
+) -> dict[str, dict[int, dict[str, Any]]]:
     """Probe every size on both servers; return ``{server: {size: {probe: result}}}``."""
     results: dict[str, dict[int, dict[str, Any]]] = {"ours": {}, "stock": {}}
     if config.our_sizes:
@@ -70,8 +71,9 @@ def run_scale(config: ScaleConfig, probes: dict[str, Probe], workdir: Path,
     return results
 
 
-def _scale_ours(config: ScaleConfig, probes: dict[str, Probe],
-                workdir: Path) -> dict[int, dict[str, Any]]:
+def _scale_ours(
+    config: ScaleConfig, probes: dict[str, Probe], workdir: Path
+) -> dict[int, dict[str, Any]]:
     db_path = workdir / "scale-ours.db"
     remove_db(db_path)
     api_jobs = min(config.api_jobs, min(config.our_sizes))
@@ -82,21 +84,28 @@ def _scale_ours(config: ScaleConfig, probes: dict[str, Probe],
             if not wait_until_idle(client, IDLE_TIMEOUT_S):
                 print("[ours] warning: jobs still running after the wait", flush=True)
     if posted.errors:
-        print(f"[ours] {len(posted.errors)} submit errors, first: {posted.errors[0]}", flush=True)
+        print(
+            f"[ours] {len(posted.errors)} submit errors, first: {posted.errors[0]}",
+            flush=True,
+        )
 
     stages: dict[int, dict[str, Any]] = {}
     for size in sorted(config.our_sizes):
         started = time.perf_counter()
         added = dataset.fill_to(db_path, size)
-        print(f"[ours] inserted {added} jobs in {time.perf_counter() - started:.1f} s "
-              f"(store: {size})", flush=True)
+        print(
+            f"[ours] inserted {added} jobs in {time.perf_counter() - started:.1f} s "
+            f"(store: {size})",
+            flush=True,
+        )
         with start_ours(db_path, workdir) as server:
             stages[size] = _probe_stage(server, size, probes, {"api_jobs": api_jobs})
     return stages
 
 
-def _scale_stock(config: ScaleConfig, probes: dict[str, Probe],
-                 workdir: Path) -> dict[int, dict[str, Any]]:
+def _scale_stock(
+    config: ScaleConfig, probes: dict[str, Probe], workdir: Path
+) -> dict[int, dict[str, Any]]:
     stages: dict[int, dict[str, Any]] = {}
     with start_stock(workdir) as server:
         with server.client() as client:
@@ -108,32 +117,50 @@ def _scale_stock(config: ScaleConfig, probes: dict[str, Probe],
             started = time.perf_counter()
             result = asyncio.run(_post(server, size - posted, worker_id, offset=posted))
             posted += len(result.job_ids)
-            print(f"[stock] posted {len(result.job_ids)} jobs in {result.elapsed_s:.1f} s "
-                  f"({result.rate:.0f}/s, one worker_id; store: {posted})", flush=True)
+            print(
+                f"[stock] posted {len(result.job_ids)} jobs in {result.elapsed_s:.1f} s "
+                f"({result.rate:.0f}/s, one worker_id; store: {posted})",
+                flush=True,
+            )
             if result.errors:
-                print(f"[stock] {len(result.errors)} submit errors, first: {result.errors[0]}",
-                      flush=True)
+                print(
+                    f"[stock] {len(result.errors)} submit errors, first: {result.errors[0]}",
+                    flush=True,
+                )
             with server.client() as client:
                 idle = wait_until_idle(client, IDLE_TIMEOUT_S)
                 stored = job_total(client)
-            note = {"posted_s": round(time.perf_counter() - started, 1), "idle": idle,
-                    "stored": stored}
+            note = {
+                "posted_s": round(time.perf_counter() - started, 1),
+                "idle": idle,
+                "stored": stored,
+            }
             stages[size] = _probe_stage(server, size, probes, note)
     return stages
 
 
-async def _post(server: ServerProcess, count: int, worker_id: str | None, offset: int = 0):
+async def _post(
+    server: ServerProcess, count: int, worker_id: str | None, offset: int = 0
+):
     async with server.async_client(SUBMIT_CONCURRENCY) as client:
-        return await submit_jobs(client, count, lambda i: study_job(offset + i, worker_id),
-                                 concurrency=SUBMIT_CONCURRENCY,
-                                 time_limit_s=SUBMIT_TIME_LIMIT_S)
+        return await submit_jobs(
+            client,
+            count,
+            lambda i: study_job(offset + i, worker_id),
+            concurrency=SUBMIT_CONCURRENCY,
+            time_limit_s=SUBMIT_TIME_LIMIT_S,
+        )
 
 
-def _probe_stage(server: ServerProcess, size: int, probes: dict[str, Probe],
-                 extra: dict[str, Any]) -> dict[str, Any]:
+def _probe_stage(
+    server: ServerProcess, size: int, probes: dict[str, Probe], extra: dict[str, Any]
+) -> dict[str, Any]:
     at_start = server.status()
-    stage: dict[str, Any] = {"rss_at_start_mb": at_start.rss_mb,
-                             "threads_at_start": at_start.threads, **extra}
+    stage: dict[str, Any] = {
+        "rss_at_start_mb": at_start.rss_mb,
+        "threads_at_start": at_start.threads,
+        **extra,
+    }
     machine = MachineCpu()
     for name, probe in probes.items():
         print(f"[{server.kind}] {name} at {size} jobs", flush=True)

@@ -24,20 +24,17 @@ from typing import Any
 
 from bench.common import (
     STUDY_JOB,
-    MachineCpu,
-    Row,
     ServerProcess,
-    format_table,
     job_total,
-    ratio,
     remove_db,
-    save_json,
     start_ours,
     start_stock,
     submit_jobs,
     wait_until_idle,
 )
 from bench.common import work_dir as make_work_dir
+from bench.procinfo import MachineCpu
+from bench.report import Row, format_table, ratio, save_json
 
 CONCURRENCY = 16
 POST_TIME_LIMIT_S = 300.0
@@ -50,14 +47,16 @@ QUICK = {"ours": 300, "stock": 300}
 
 
 class StatusSampler:
-    """Samples a process's threads and RSS in a background thread (bounded by stop())."""
+    """Sampler of a process's peak thread count and RSS, run in a thread while the ``with`` lasts."""
 
     def __init__(self, server: ServerProcess) -> None:
         self._server = server
         self._stop = threading.Event()
         self.peak_threads = 0
         self.peak_rss_mb = 0.0
-        self._thread = threading.Thread(target=self._run, name="status-sampler", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="status-sampler", daemon=True
+        )
 
     def __enter__(self) -> StatusSampler:
         self._thread.start()
@@ -80,7 +79,11 @@ class StatusSampler:
 def measure(server: ServerProcess, count: int) -> dict[str, Any]:
     """Post ``count`` jobs, wait for them to end, and describe the run."""
     before = server.status()
-    server_cpu, client_cpu, machine = server.cpu_seconds(), time.process_time(), MachineCpu()
+    server_cpu, client_cpu, machine = (
+        server.cpu_seconds(),
+        time.process_time(),
+        MachineCpu(),
+    )
     started = time.perf_counter()
     with StatusSampler(server) as sampler:
         posted = asyncio.run(_post(server, count))
@@ -106,8 +109,12 @@ def measure(server: ServerProcess, count: int) -> dict[str, Any]:
         "threads_after": after.threads,
         "rss_before_mb": before.rss_mb,
         "rss_after_mb": after.rss_mb,
-        "server_cpu_ms_per_job": round(1000 * server_cpu / max(1, len(posted.job_ids)), 2),
-        "client_cpu_ms_per_job": round(1000 * client_cpu / max(1, len(posted.job_ids)), 2),
+        "server_cpu_ms_per_job": round(
+            1000 * server_cpu / max(1, len(posted.job_ids)), 2
+        ),
+        "client_cpu_ms_per_job": round(
+            1000 * client_cpu / max(1, len(posted.job_ids)), 2
+        ),
         "machine_busy_pct": busy,
         "job_ids": posted.job_ids,
     }
@@ -115,31 +122,43 @@ def measure(server: ServerProcess, count: int) -> dict[str, Any]:
 
 async def _post(server: ServerProcess, count: int):
     async with server.async_client(CONCURRENCY) as client:
-        return await submit_jobs(client, count,
-                                 lambda i: {**STUDY_JOB, "data": {"value": i}},
-                                 concurrency=CONCURRENCY, time_limit_s=POST_TIME_LIMIT_S)
+        return await submit_jobs(
+            client,
+            count,
+            lambda i: {**STUDY_JOB, "data": {"value": i}},
+            concurrency=CONCURRENCY,
+            time_limit_s=POST_TIME_LIMIT_S,
+        )
 
 
 def check_completed(server: ServerProcess, job_ids: list[str]) -> dict[str, Any]:
     """Page through every study_flow job with a cursor and count the posted ones by status."""
-    wanted = set(job_ids)
+    expected_ids = set(job_ids)
     statuses: dict[str, int] = {}
     found = 0
-    params: dict[str, Any] = {"flow_id": "study_flow", "limit": 1000, "fields": "job_id,status"}
+    params: dict[str, Any] = {
+        "flow_id": "study_flow",
+        "limit": 1000,
+        "fields": "job_id,status",
+    }
     with server.client() as client:
         for _ in range(len(job_ids) // 1000 + 5):
             page = client.get("/api/v1/jobs", params=params)
             page.raise_for_status()
             body = page.json()
             for job in body["jobs"]:
-                if job["job_id"] in wanted:
+                if job["job_id"] in expected_ids:
                     found += 1
                     statuses[job["status"]] = statuses.get(job["status"], 0) + 1
             if not body.get("next_cursor"):
                 break
             params["cursor"] = body["next_cursor"]
-    return {"found": found, "statuses": statuses,
-            "all_completed": found == len(wanted) and statuses.get("completed") == len(wanted)}
+    return {
+        "found": found,
+        "statuses": statuses,
+        "all_completed": found == len(expected_ids)
+        and statuses.get("completed") == len(expected_ids),
+    }
 
 
 def run(workdir: Path, *, quick: bool = False, stock: bool = True) -> dict[str, Any]:
@@ -176,28 +195,54 @@ def rows(results: dict[str, Any]) -> list[Row]:
     n_ours = ours["posted"] if ours else 0
     n_stock = stock["posted"] if stock else 0
     return [
-        Row(f"Submit jobs/s, no worker_id, concurrency {CONCURRENCY} "
+        Row(
+            f"Submit jobs/s, no worker_id, concurrency {CONCURRENCY} "
             f"(ours {n_ours:,}, stock {n_stock:,} jobs)",
-            value(ours, "post_rate", "{:,.0f}"), value(stock, "post_rate", "{:,.0f}"),
+            value(ours, "post_rate", "{:,.0f}"),
+            value(stock, "post_rate", "{:,.0f}"),
             ratio(ours and ours["post_rate"], stock and stock["post_rate"]),
-            f">= {TARGET_RATIO}x stock"),
-        Row("Jobs/s up to the last completion", value(ours, "end_to_end_rate", "{:,.0f}"),
+            f">= {TARGET_RATIO}x stock",
+        ),
+        Row(
+            "Jobs/s up to the last completion",
+            value(ours, "end_to_end_rate", "{:,.0f}"),
             value(stock, "end_to_end_rate", "{:,.0f}"),
-            ratio(ours and ours["end_to_end_rate"], stock and stock["end_to_end_rate"])),
-        Row("Server threads before / peak / after",
-            _threads(ours), _threads(stock), "", "flat"),
-        Row("Server RSS MB before / after", _rss(ours), _rss(stock),
-            ratio(stock and stock["rss_after_mb"], ours and ours["rss_after_mb"])),
-        Row("Server CPU ms per job (user + system, all threads)",
+            ratio(ours and ours["end_to_end_rate"], stock and stock["end_to_end_rate"]),
+        ),
+        Row(
+            "Server threads before / peak / after",
+            _threads(ours),
+            _threads(stock),
+            "",
+            "flat",
+        ),
+        Row(
+            "Server RSS MB before / after",
+            _rss(ours),
+            _rss(stock),
+            ratio(stock and stock["rss_after_mb"], ours and ours["rss_after_mb"]),
+        ),
+        Row(
+            "Server CPU ms per job (user + system, all threads)",
             value(ours, "server_cpu_ms_per_job", "{:.2f}"),
             value(stock, "server_cpu_ms_per_job", "{:.2f}"),
-            ratio(stock and stock["server_cpu_ms_per_job"],
-                  ours and ours["server_cpu_ms_per_job"])),
-        Row("All CPUs busy during the run (any process, %)",
-            value(ours, "machine_busy_pct", "{:.0f}"), value(stock, "machine_busy_pct", "{:.0f}")),
-        Row("Posted jobs that ended completed",
+            ratio(
+                stock and stock["server_cpu_ms_per_job"],
+                ours and ours["server_cpu_ms_per_job"],
+            ),
+        ),
+        Row(
+            "All CPUs busy during the run (any process, %)",
+            value(ours, "machine_busy_pct", "{:.0f}"),
+            value(stock, "machine_busy_pct", "{:.0f}"),
+        ),
+        Row(
+            "Posted jobs that ended completed",
             _completed(ours, ours and ours["check"]["statuses"].get("completed", 0)),
-            _completed(stock, stock and stock.get("completed")), "", "all"),
+            _completed(stock, stock and stock.get("completed")),
+            "",
+            "all",
+        ),
     ]
 
 
@@ -222,12 +267,22 @@ def _completed(result: dict[str, Any] | None, completed: int | None) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 jobs per server")
-    parser.add_argument("--no-stock", action="store_true", help="measure our server only")
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="folder for databases and logs (default $TMPDIR/overseer-bench)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--no-stock", action="store_true", help="measure our server only"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="folder for databases and logs (default $TMPDIR/overseer-bench)",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the results here"
+    )
     args = parser.parse_args(argv)
-    results = run(make_work_dir(args.work_dir), quick=args.quick, stock=not args.no_stock)
+    results = run(
+        make_work_dir(args.work_dir), quick=args.quick, stock=not args.no_stock
+    )
     save_json(args.json, results)
     print(format_table(rows(results)))
 

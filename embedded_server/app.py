@@ -24,17 +24,10 @@ from embedded_server.engine.watcher import FlowWatcher
 from embedded_server.events.bus import EventBus
 from embedded_server.events.websocket import router as websocket_router
 from embedded_server.middleware import GuardMiddleware
+from embedded_server.routes import batch as batch_routes
 from embedded_server.routes import breakpoints as breakpoint_routes
-from embedded_server.routes import (
-    batch,
-    debug,
-    dryrun,
-    flows,
-    jobs,
-    meta,
-    versions,
-    workers,
-)
+from embedded_server.routes import debug, dryrun, flows, jobs, meta, workers
+from embedded_server.routes import versions as version_routes
 from embedded_server.routes.deps import ServerState
 from embedded_server.settings import Settings
 from embedded_server.store.database import Database
@@ -132,8 +125,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(breakpoint_routes.router)
     app.include_router(debug.router)
     app.include_router(dryrun.router)
-    app.include_router(batch.router)
-    app.include_router(versions.router)
+    app.include_router(batch_routes.router)
+    app.include_router(version_routes.router)
     app.include_router(websocket_router)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:

@@ -196,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         lifespan="on",
         ws_ping_interval=20,
         ws_ping_timeout=20,
+        # Compression costs more CPU per subscriber than it saves on loopback
+        # and LAN links; events are small JSON objects.
+        ws_per_message_deflate=False,
     )
     server = _Server(config, f"http://{shown_host}:{port}")
     if os.environ.get(EXIT_WITH_PARENT_ENV) == "1":

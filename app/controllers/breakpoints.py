@@ -54,7 +54,9 @@ class BreakpointsController(QObject):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(refresh_delay_ms)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
-        self.model.enabled_change_requested.connect(self._on_model_enabled_change_requested)
+        self.model.enabled_change_requested.connect(
+            self._on_model_enabled_change_requested
+        )
 
     @property
     def flows(self) -> dict[str, FlowInfo]:
@@ -101,12 +103,14 @@ class BreakpointsController(QObject):
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
-    async def create(self, spec: BreakpointSpec, *, flow_id: str, job_id: str | None = None) -> BreakpointInfo:
+    async def create(
+        self, spec: BreakpointSpec, *, flow_id: str, job_id: str | None = None
+    ) -> BreakpointInfo:
         """Create a breakpoint for every job of ``flow_id``, or for ``job_id`` only.
 
         Raises:
             ApiError: the server rejected it; a 422 names the field and column.
-            ServerUnreachable: no answer.
+            ServerUnreachable: the server did not respond.
         """
         if job_id is not None:
             item = await self._debug.create_job_breakpoint(job_id, spec)
@@ -115,7 +119,9 @@ class BreakpointsController(QObject):
         self._changed(item.flow_id)
         if item.job_id is None or item.job_id == self._job_id:
             self.model.upsert(item)
-        logger.info("Added breakpoint %s at %s", item.breakpoint_id, item.place().describe())
+        logger.info(
+            "Added breakpoint %s at %s", item.breakpoint_id, item.place().describe()
+        )
         return item
 
     async def update(self, item: BreakpointInfo, **changes: Any) -> BreakpointInfo:
@@ -123,7 +129,7 @@ class BreakpointsController(QObject):
 
         Raises:
             ApiError: the server rejected the change.
-            ServerUnreachable: no answer.
+            ServerUnreachable: the server did not respond.
         """
         updated = await self._debug.update_breakpoint(item, **changes)
         self._changed(item.flow_id)
@@ -136,7 +142,9 @@ class BreakpointsController(QObject):
             await self._debug.delete_breakpoint(item)
         except notify.NETWORK_ERRORS as exc:
             if getattr(exc, "status", None) != 404:
-                notify.error(f"Couldn't remove the breakpoint at {item.place().describe()}: {notify.describe(exc)}")
+                notify.error(
+                    f"Couldn't remove the breakpoint at {item.place().describe()}: {notify.describe(exc)}"
+                )
                 return False
         self._changed(item.flow_id)
         self.model.remove(item.breakpoint_id)
@@ -168,7 +176,9 @@ class BreakpointsController(QObject):
         try:
             await self.create(spec, flow_id=place.flow_id)
         except notify.NETWORK_ERRORS as exc:
-            notify.error(f"Couldn't add a breakpoint at {place.describe()}: {notify.describe(exc)}")
+            notify.error(
+                f"Couldn't add a breakpoint at {place.describe()}: {notify.describe(exc)}"
+            )
             return
         self.toggled.emit(place, True)
 
@@ -189,7 +199,9 @@ class BreakpointsController(QObject):
         )
         for flow_id, result in zip(flow_ids, results, strict=True):
             if isinstance(result, notify.NETWORK_ERRORS):
-                notify.warning(f"Couldn't load the breakpoints of flow {flow_id}: {notify.describe(result)}")
+                notify.warning(
+                    f"Couldn't load the breakpoints of flow {flow_id}: {notify.describe(result)}"
+                )
                 continue
             if isinstance(result, BaseException):
                 raise result
@@ -197,7 +209,9 @@ class BreakpointsController(QObject):
                 self.schedule_refresh(flow_id)
             elif flow_id in self._flows:
                 self.model.replace_where(
-                    lambda item, flow=flow_id: item.job_id is None and item.flow_id == flow,
+                    lambda item, flow=flow_id: (
+                        item.job_id is None and item.flow_id == flow
+                    ),
                     result,
                 )
 
@@ -205,13 +219,19 @@ class BreakpointsController(QObject):
         try:
             items = await self._debug.list_job_breakpoints(job_id)
         except notify.NETWORK_ERRORS as exc:
-            logger.info("Couldn't load the breakpoints of job %s: %s", job_id, notify.describe(exc))
+            logger.info(
+                "Couldn't load the breakpoints of job %s: %s",
+                job_id,
+                notify.describe(exc),
+            )
             return
         if job_id == self._job_id:
             self.model.replace_where(lambda item: item.job_id is not None, items)
 
     @Slot(object, bool)
-    def _on_model_enabled_change_requested(self, before: BreakpointInfo, enabled: bool) -> None:
+    def _on_model_enabled_change_requested(
+        self, before: BreakpointInfo, enabled: bool
+    ) -> None:
         self._tasks.spawn(self._set_enabled(before, enabled), name="enable breakpoint")
 
     async def _set_enabled(self, before: BreakpointInfo, enabled: bool) -> None:
@@ -219,5 +239,7 @@ class BreakpointsController(QObject):
             await self.update(before, enabled=enabled)
         except notify.NETWORK_ERRORS as exc:
             verb = "enable" if enabled else "disable"
-            notify.error(f"Couldn't {verb} the breakpoint at {before.place().describe()}: {notify.describe(exc)}")
+            notify.error(
+                f"Couldn't {verb} the breakpoint at {before.place().describe()}: {notify.describe(exc)}"
+            )
             self.model.upsert(before)

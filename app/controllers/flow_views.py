@@ -37,6 +37,10 @@ MAX_TRACE_ENTRIES = 200_000
 # few milliseconds and the graph appears without a blank frame.
 INLINE_LAYOUT_LIMIT = 40
 _TERMINAL_EVENTS = frozenset({"job_completed", "job_failed", "job_cancelled"})
+# Events whose data carries the job summary with its new status.
+_STATUS_EVENTS = _TERMINAL_EVENTS | {"job_paused", "job_resumed"}
+# Events after which breakpoint hit counts or errors may have changed.
+_BREAKPOINT_EVENTS = _TERMINAL_EVENTS | {"breakpoint_hit", "condition_error"}
 
 
 class FlowViewsController(QObject):
@@ -208,11 +212,13 @@ class FlowViewsController(QObject):
     @Slot(dict)
     def handle_event(self, event: Mapping[str, Any]) -> None:
         """Apply an event of the selected job at once, then fetch the new trace soon."""
+        if self._owns_breakpoints and event.get("type") in _BREAKPOINT_EVENTS:
+            self.breakpoints.schedule_refresh(event.get("flow_id"))
         if self._job_id is None or event.get("job_id") != self._job_id:
             return
         if self._tracker.add_event(event):
             self._show_states()
-        if event.get("type") in _TERMINAL_EVENTS and self._job is not None:
+        if event.get("type") in _STATUS_EVENTS and self._job is not None:
             self._update_status(event.get("data"))
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
@@ -241,7 +247,9 @@ class FlowViewsController(QObject):
             self._tracker.add_trace(entries)
             self._show_states()
         except notify.NETWORK_ERRORS as exc:
-            notify.warning(f"Couldn't load the trace of job {job_id}: {notify.describe(exc)}")
+            notify.warning(
+                f"Couldn't load the trace of job {job_id}: {notify.describe(exc)}"
+            )
         finally:
             self._load_finished(generation)
 
@@ -260,7 +268,11 @@ class FlowViewsController(QObject):
                 self.timeline.set_ended()
             self._show_states()
         except notify.NETWORK_ERRORS as exc:
-            logger.info("Couldn't load new trace entries of job %s: %s", job_id, notify.describe(exc))
+            logger.info(
+                "Couldn't load new trace entries of job %s: %s",
+                job_id,
+                notify.describe(exc),
+            )
         finally:
             self._load_finished(generation)
 
@@ -282,7 +294,9 @@ class FlowViewsController(QObject):
                 job_id, offset=offset + len(entries), limit=limit
             )
             entries.extend(page)
-            if len(page) < limit or (total is not None and offset + len(entries) >= total):
+            if len(page) < limit or (
+                total is not None and offset + len(entries) >= total
+            ):
                 return entries
         notify.warning(
             f"The timeline of job {job_id} shows its first {self._max_entries:,} trace entries only."
@@ -315,7 +329,8 @@ class FlowViewsController(QObject):
             self._load_again = True
             return
         self._tasks.spawn(
-            self._load_more(self._job_id, self._generation), name="load new trace entries"
+            self._load_more(self._job_id, self._generation),
+            name="load new trace entries",
         )
 
     # -- breakpoints and dry runs --------------------------------------------------
@@ -347,4 +362,3 @@ class FlowViewsController(QObject):
         """Stop the timer and cancel requests and layouts in flight."""
         self._refresh_timer.stop()
         await self._tasks.close()
-

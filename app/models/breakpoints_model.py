@@ -59,8 +59,8 @@ class BreakpointsModel(QAbstractTableModel):
     """Breakpoints in the order they were created, with an enable check box.
 
     Ticking the check box updates the row at once and emits
-    ``enabled_change_requested``; the controller sends the change and puts
-    the server's answer back with ``upsert``, or the old row when it fails.
+    ``enabled_change_requested``. The controller sends the change and puts
+    the server's response back with ``upsert``, or the old row when it fails.
 
     Signals:
         enabled_change_requested(BreakpointInfo, bool): The row as it was
@@ -93,7 +93,9 @@ class BreakpointsModel(QAbstractTableModel):
                 return row
         return None
 
-    def find_place(self, place: BreakpointPlace, *, job_id: str | None = None) -> BreakpointInfo | None:
+    def find_place(
+        self, place: BreakpointPlace, *, job_id: str | None = None
+    ) -> BreakpointInfo | None:
         """Return the first breakpoint of the scope that stops exactly at ``place``."""
         for item in self._items:
             if item.job_id == job_id and item.place() == place:
@@ -167,7 +169,10 @@ class BreakpointsModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(item, column)
-        if role == Qt.ItemDataRole.CheckStateRole and column == BreakpointColumn.ENABLED:
+        if (
+            role == Qt.ItemDataRole.CheckStateRole
+            and column == BreakpointColumn.ENABLED
+        ):
             return Qt.CheckState.Checked if item.enabled else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tool_tip(item, column)
@@ -179,7 +184,9 @@ class BreakpointsModel(QAbstractTableModel):
             return item
         return None
 
-    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(
+        self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
         """Override setData: a tick requests enabling or disabling the breakpoint."""
         if (
             not index.isValid()
@@ -223,7 +230,9 @@ class BreakpointsModel(QAbstractTableModel):
         self.endInsertRows()
 
     def _row_changed(self, row: int) -> None:
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(BreakpointColumn) - 1))
+        self.dataChanged.emit(
+            self.index(row, 0), self.index(row, len(BreakpointColumn) - 1)
+        )
 
     @staticmethod
     def _display(item: BreakpointInfo, column: int) -> str | None:

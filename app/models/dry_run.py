@@ -84,7 +84,7 @@ class PathStep:
     """One routine on the dry run's path.
 
     Attributes:
-        depth: The fewest connections from the entry routine.
+        depth: The minimum number of connections from the entry routine.
         via: The connections into the routine, as ``a.event -> b.slot``.
         runs: How often it ran, for an executed dry run; else None.
         status: ``completed``, ``failed``, ``interrupted`` or ``skipped`` for
@@ -152,7 +152,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class DryRunResult:
-    """What a dry run found.
+    """The findings of one dry run: verdict, path, estimate, problems, outputs.
 
     Attributes:
         status: ``completed``, ``failed`` or ``timeout``. Without execution it
@@ -201,11 +201,16 @@ class DryRunResult:
             warning=_optional_text(data, "warning"),
             entry_routine_id=str(result.get("entry_routine_id") or ""),
             entry_slot=_optional_text(result, "entry_slot"),
-            path=tuple(PathStep.from_json(raw) for raw in _objects(result.get("execution_path"))),
+            path=tuple(
+                PathStep.from_json(raw)
+                for raw in _objects(result.get("execution_path"))
+            ),
             not_reached=_strings(result.get("not_reached")),
             estimated_duration_ms=_optional_number(result.get("estimated_duration")),
             estimate_reason=_optional_text(basis, "reason"),
-            median_job_duration_ms=_optional_number(basis.get("median_job_duration_ms")),
+            median_job_duration_ms=_optional_number(
+                basis.get("median_job_duration_ms")
+            ),
             errors=tuple(
                 Finding.from_json(raw, is_error=True)
                 for raw in _objects(result.get("validation_errors"))

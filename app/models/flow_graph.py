@@ -1,6 +1,6 @@
 """The flow graph the graph view draws: routines, connections, positions and marks.
 
-One ``FlowGraph`` holds one flow at a time: its routines as nodes with slots
+One ``FlowGraph`` contains one flow at a time: its routines as nodes with slots
 and events, its connections as edges, the positions from the layered
 layout, and what is drawn on top: the selected job's per-routine state, the
 flow's breakpoints and the last dry run's path and findings. It knows nothing
@@ -211,7 +211,9 @@ class FlowGraph(QObject):
             for rid in self._nodes
             if self._states.get(rid, _IDLE) != states.get(rid, _IDLE)
         ]
-        self._states = {rid: state for rid, state in states.items() if rid in self._nodes}
+        self._states = {
+            rid: state for rid, state in states.items() if rid in self._nodes
+        }
         if changed:
             self.states_changed.emit(changed)
 
@@ -245,7 +247,9 @@ class FlowGraph(QObject):
             rid: tuple(sorted(group, key=lambda item: item.job_id is not None))
             for rid, group in grouped.items()
         }
-        changed = [rid for rid in self._nodes if self._breakpoints.get(rid) != new.get(rid)]
+        changed = [
+            rid for rid in self._nodes if self._breakpoints.get(rid) != new.get(rid)
+        ]
         self._breakpoints = new
         if changed:
             self.breakpoints_changed.emit(changed)
@@ -275,7 +279,7 @@ class FlowGraph(QObject):
         return ids.index(routine_id) if routine_id in ids else None
 
     def on_path(self, edge: GraphEdge) -> bool:
-        """Whether the dry-run path uses ``edge``."""
+        """Return whether the dry-run path uses ``edge``."""
         return self._dry_run is not None and edge.label in self._dry_run.via_connections
 
     def findings(self, routine_id: str) -> tuple[Finding, ...]:
@@ -293,7 +297,10 @@ def _build(flow: FlowInfo | None) -> tuple[dict[str, GraphNode], list[GraphEdge]
     }
     edges = []
     for connection in flow.connections:
-        if connection.source_routine not in nodes or connection.target_routine not in nodes:
+        if (
+            connection.source_routine not in nodes
+            or connection.target_routine not in nodes
+        ):
             logger.warning(
                 "Flow %s: skipping a connection to an unknown routine: %s.%s -> %s.%s",
                 flow.flow_id,
@@ -313,4 +320,3 @@ def _build(flow: FlowInfo | None) -> tuple[dict[str, GraphNode], list[GraphEdge]
             )
         )
     return nodes, edges
-

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from grandalf.graphs import Edge, Graph, Vertex
-from grandalf.layouts import SugiyamaLayout
+from grandalf.layouts import DummyVertex, SugiyamaLayout
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +170,32 @@ def _place_component(
         roots = [min(members, key=lambda v: v.data.node_id)]
     sugiyama.init_all(roots=roots, optimize=True)
     sugiyama.draw(ORDERING_ROUNDS)
+    _separate_layers(sugiyama.layers, node_gap)
+    sugiyama.draw_edges()
+
+
+def _separate_layers(layers: list[list[object]], node_gap: float) -> None:
+    """Push apart nodes of a layer that overlap, keeping their order.
+
+    grandalf averages four Brandes-Koepf placements per node, and the
+    average of two neighbours can come out closer than their sizes allow,
+    even equal. Each layer is swept in order and every node moved down
+    (along the layer) until it clears the one before it.
+    """
+    for layer in layers:
+        previous_end: float | None = None
+        previous_dummy = True
+        for vertex in layer:
+            dummy = isinstance(vertex, DummyVertex)
+            # Bends of long links may run closer to each other than nodes.
+            gap = node_gap / 3 if dummy or previous_dummy else node_gap
+            view = vertex.view  # type: ignore[attr-defined]
+            along, across = view.xy
+            half = view.w / 2
+            if previous_end is not None and along - half < previous_end + gap:
+                along = previous_end + gap + half
+                view.xy = (along, across)
+            previous_end, previous_dummy = along + half, dummy
 
 
 def _collect(

@@ -14,6 +14,7 @@ import enum
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -33,7 +34,7 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 class ExecutionStatus(enum.Enum):
-    """How one execution of a routine ended, or that it has not yet."""
+    """The outcome of one routine execution, or RUNNING while it lasts."""
 
     RUNNING = "running"
     COMPLETED = "completed"
@@ -116,12 +117,15 @@ class TimelineModel(QAbstractTableModel):
         self._open: dict[str, list[int]] = {}
         self._pauses: list[Pause] = []
         self._origin: float | None = None
+        self._origin_time: datetime | None = None
         self._last_time = 0.0
         self._ended = False
 
     # -- building ---------------------------------------------------------------
 
-    def set_entries(self, entries: Sequence[TraceEntry], *, ended: bool = False) -> None:
+    def set_entries(
+        self, entries: Sequence[TraceEntry], *, ended: bool = False
+    ) -> None:
         """Show the timeline of ``entries``; ``ended`` closes runs left open."""
         self.beginResetModel()
         self._clear_state()
@@ -161,15 +165,20 @@ class TimelineModel(QAbstractTableModel):
             self._entries.append(entry)
             if entry.timestamp is None:
                 continue
-            ts = entry.timestamp.timestamp()
-            if self._origin is None:
-                self._origin = ts
-            offset = ts - self._origin
+            if self._origin_time is None:
+                self._origin_time = entry.timestamp
+                self._origin = entry.timestamp.timestamp()
+            # Subtracting datetimes keeps microseconds exact; epoch floats
+            # near 1.7e9 would not.
+            offset = (entry.timestamp - self._origin_time).total_seconds()
             self._last_time = max(self._last_time, offset)
+            ts = self._origin + offset
             changed |= self._apply(entry, index, ts, offset)
         return changed
 
-    def _apply(self, entry: TraceEntry, index: int, ts: float, offset: float) -> set[int]:
+    def _apply(
+        self, entry: TraceEntry, index: int, ts: float, offset: float
+    ) -> set[int]:
         action, routine_id = entry.action, entry.routine_id or ""
         if action == "routine_started":
             self._start(routine_id, index, ts, offset)
@@ -190,7 +199,14 @@ class TimelineModel(QAbstractTableModel):
         position = len(self._executions)
         self._executions.append(
             Execution(
-                position, routine_id, row, offset, None, ExecutionStatus.RUNNING, ts, index
+                position,
+                routine_id,
+                row,
+                offset,
+                None,
+                ExecutionStatus.RUNNING,
+                ts,
+                index,
             )
         )
         self._by_row[row].append(position)
@@ -290,11 +306,13 @@ class TimelineModel(QAbstractTableModel):
         """Return a row's executions that overlap ``[t0, t1]``, in start order.
 
         A routine runs one call at a time, so in a row both starts and ends
-        rise; a running execution is open to the end of the span.
+        rise. A running execution lasts to the end of the span.
         """
         positions = self._by_row[row]
         executions = self._executions
-        lo = bisect.bisect_left(positions, t0, key=lambda p: self._end_of(executions[p]))
+        lo = bisect.bisect_left(
+            positions, t0, key=lambda p: self._end_of(executions[p])
+        )
         hi = bisect.bisect_right(positions, t1, key=lambda p: executions[p].start)
         return [executions[p] for p in positions[lo:hi]]
 
@@ -303,7 +321,11 @@ class TimelineModel(QAbstractTableModel):
 
     def entries_of(self, execution: Execution) -> list[TraceEntry]:
         """Return the trace entries of ``execution``'s routine during it."""
-        last = len(self._entries) - 1 if execution.last_entry is None else execution.last_entry
+        last = (
+            len(self._entries) - 1
+            if execution.last_entry is None
+            else execution.last_entry
+        )
         return [
             entry
             for entry in self._entries[execution.first_entry : last + 1]

@@ -1,9 +1,9 @@
 """Reading the server's value previews: split a container's repr into its items.
 
-The server shows a value as a bounded repr (see docs/debugging.md): plain
-data renders as Python renders it, with ``...`` where items were left out,
-``{...}`` or ``[...]`` where nesting went too deep, and the text cut at a
-character budget. This module splits such text into items without
+The server shows a value as a bounded repr (see docs/debugging.md). Plain
+data renders as Python renders it, with ``...`` where items were left out
+and ``{...}`` or ``[...]`` where nesting went too deep. The text is also
+cut at a character budget. This module splits such text into items without
 evaluating it, so the variables tree can expand a value one level at a time
 and knows where the server has to be asked for more.
 """
@@ -86,7 +86,7 @@ def container_kind(text: str, type_name: str = "") -> str | None:
 
 
 def is_elided(text: str) -> bool:
-    """Whether ``text`` stands for a container whose items were not rendered."""
+    """Return whether ``text`` is a container whose items were not rendered."""
     text = text.strip()
     return text in _ELIDED_TEXTS or text.endswith("(...)")
 
@@ -141,7 +141,7 @@ def literal(text: str) -> tuple[bool, Any]:
 
 
 def is_json_data(value: Any, depth: int = 0) -> bool:
-    """Whether ``value`` survives a JSON round trip unchanged."""
+    """Return whether ``value`` survives a JSON round trip unchanged."""
     if depth > 100:
         return False
     if value is None or isinstance(value, bool | int | str):
@@ -259,7 +259,9 @@ def _scan(text: str, start: int) -> tuple[list[tuple[str, str, bool, bool]], boo
                 quote = None
         elif char in "'\"":
             quote = char
-        elif char in _OPENERS and (char != "<" or _opens_marker(text, index, item_start)):
+        elif char in _OPENERS and (
+            char != "<" or _opens_marker(text, index, item_start)
+        ):
             stack.append(_OPENERS[char])
         elif char in _CLOSERS and stack and char == stack[-1]:
             stack.pop()
@@ -277,7 +279,7 @@ def _scan(text: str, start: int) -> tuple[list[tuple[str, str, bool, bool]], boo
 
 
 def _opens_marker(text: str, index: int, item_start: int) -> bool:
-    """Whether a ``<`` starts an opaque marker such as ``<function f>``."""
+    """Return whether a ``<`` starts an opaque marker such as ``<function f>``."""
     before = text[item_start:index].strip()
     return before == "" or before.endswith((":", "="))
 

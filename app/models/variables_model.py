@@ -1,11 +1,12 @@
 """Tree model of a paused job's variables, expanded lazily from the server's previews.
 
 The top level lists the names visible at the selected frame. A container
-value gets its children only when the view expands it: they are read from
-the preview text (see ``value_preview``). Where the preview left items out,
-the model asks for them with ``fetch_requested``: the whole value again when
-its nesting was elided (``{...}``), or the next page of items when the user
-activates the "more items" row. The controller answers with ``supply``.
+value gets its children only when the view expands it, and they are read
+from the preview text (see ``value_preview`` and ``variable_tree``). Where
+the preview left items out, the model requests them with
+``fetch_requested``: the whole value again when its nesting was elided
+(``{...}``), or the next page of items when the user activates the "more
+items" row. The controller passes each evaluation back with ``supply``.
 """
 
 from __future__ import annotations
@@ -26,24 +27,25 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
-from app.models import value_preview
+from app.models import value_preview, variable_tree
 from app.models.debug_records import EvalResult, Variable
-from app.models.value_preview import Item
+from app.models.variable_tree import VariableNode
 
 logger = logging.getLogger(__name__)
 
 _Index = QModelIndex | QPersistentModelIndex
-PAGE_SIZE = 100
+PAGE_SIZE = 100  # items asked for per "more items" request
 _MUTED = QColor("#7a7f87")
 _ERROR = QColor("#c53030")
+_EXPAND, _PAGE = "expand", "page"
 
 
 class VariableColumn(enum.IntEnum):
     """Columns of the variables tree."""
 
-    NAME = 0
-    VALUE = 1
-    TYPE = 2
+    NAME = variable_tree.NAME
+    VALUE = variable_tree.VALUE
+    TYPE = variable_tree.TYPE
 
 
 COLUMN_TITLES = ("Name", "Value", "Type")
@@ -56,59 +58,16 @@ class VariableRole(enum.IntEnum):
     IS_MORE = Qt.ItemDataRole.UserRole + 1  # the "more items" row
 
 
-class _Node:
-    """One row of the tree. ``children`` is None until the row is expanded."""
-
-    __slots__ = (
-        "parent", "name", "text", "type", "length", "cut", "editable",
-        "expression", "path", "children", "is_more", "loading", "error",
-    )  # fmt: skip
-
-    def __init__(self, parent: _Node | None, name: str, text: str, type_name: str,
-                 *, length: int | None = None, cut: bool = False,
-                 expression: str | None = None, path: tuple[Any, ...] = ()) -> None:  # fmt: skip
-        self.parent = parent
-        self.name = name
-        self.text = text
-        self.type = type_name or value_preview.infer_type(text)
-        self.length = length
-        self.cut = cut
-        self.editable = False
-        self.expression = expression
-        self.path = path
-        self.children: list[_Node] | None = None
-        self.is_more = False
-        self.loading = False
-        self.error: str | None = None
-
-    def row(self) -> int:
-        siblings = self.parent.children if self.parent is not None else None
-        return siblings.index(self) if siblings else 0
-
-    def root(self) -> _Node:
-        node = self
-        while node.parent is not None and node.parent.parent is not None:
-            node = node.parent
-        return node
-
-    def expandable(self) -> bool:
-        if self.is_more:
-            return False
-        if self.children is not None:
-            return bool(self.children)
-        return value_preview.container_kind(self.text, self.type) is not None
-
-    def shown_items(self) -> int:
-        return sum(1 for child in self.children or () if not child.is_more)
-
-
 class VariablesModel(QAbstractItemModel):
     """The variables of one frame as a lazily expanded tree.
 
     Values of editable names (and, when such a value's preview is complete
     JSON data, the items inside it) accept edits as JSON text. An edit does
-    not change the model: it asks the controller with ``edit_requested``,
-    which sends it to the server and reloads the variables.
+    not change the model. It emits ``edit_requested``, and the controller
+    sends the change to the server and reloads the variables.
+
+    Attributes:
+        frame_index: The frame the variables belong to.
 
     Signals:
         fetch_requested(int, str): Request id and an expression whose
@@ -123,22 +82,24 @@ class VariablesModel(QAbstractItemModel):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._root = _Node(None, "", "", "")
+        self._root = VariableNode(None, "", "")
         self._root.children = []
-        self._requests: dict[int, tuple[_Node, str, int]] = {}
+        self._requests: dict[int, tuple[VariableNode, str, int]] = {}
         self._request_ids = itertools.count(1)
         self.frame_index = 0
 
     # -- public API -------------------------------------------------------------
 
-    def set_variables(self, variables: Sequence[Variable], frame_index: int = 0) -> None:
+    def set_variables(
+        self, variables: Sequence[Variable], frame_index: int = 0
+    ) -> None:
         """Show ``variables`` of frame ``frame_index``, collapsed."""
         self.beginResetModel()
         self._requests.clear()
         self.frame_index = frame_index
-        self._root.children = [self._top_node(variable) for variable in variables]
-        for node in self._root.children:
-            node.parent = self._root
+        self._root.children = [
+            variable_tree.top_node(self._root, variable) for variable in variables
+        ]
         self.endResetModel()
 
     def clear(self) -> None:
@@ -150,7 +111,7 @@ class VariablesModel(QAbstractItemModel):
         return [node.name for node in self._root.children or ()]
 
     def find(self, name: str) -> QModelIndex:
-        """Return the index of top-level ``name`` in the value column, or an invalid one."""
+        """Return the value-column index of top-level ``name``, or an invalid index."""
         for row, node in enumerate(self._root.children or ()):
             if node.name == name:
                 return self.createIndex(row, VariableColumn.VALUE, node)
@@ -162,40 +123,47 @@ class VariablesModel(QAbstractItemModel):
         if node is None or not node.is_more or node.loading or node.parent is None:
             return False
         parent = node.parent
-        kind = value_preview.container_kind(parent.text, parent.type)
-        start = parent.shown_items()
-        expression = (
-            value_preview.page_expression(parent.expression, kind, start, PAGE_SIZE)
-            if parent.expression and kind
-            else None
+        kind, start = parent.kind(), parent.shown_items()
+        if not parent.expression or kind is None:
+            return False
+        expression = value_preview.page_expression(
+            parent.expression, kind, start, PAGE_SIZE
         )
         if expression is None:
             return False
+
         node.loading, node.error = True, None
         self._changed(node)
-        self._request(parent, "page", expression, start)
+        self._request(parent, _PAGE, expression, start)
         return True
 
     def supply(self, request_id: int, result: EvalResult) -> None:
-        """Apply the evaluation that answers ``fetch_requested``; stale answers are dropped."""
+        """Apply the evaluation for a ``fetch_requested`` request, unless it is stale."""
         request = self._requests.pop(request_id, None)
         if request is None:
             return
         node, mode, start = request
-        if mode == "expand":
+        if mode == _EXPAND:
             self._apply_expand(node, result)
         else:
             self._apply_page(node, result, start)
 
     # -- Qt model interface -------------------------------------------------------
 
-    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+    def index(
+        self,
+        row: int,
+        column: int,
+        parent: _Index = QModelIndex(),  # noqa: B008
+    ) -> QModelIndex:
         """Override index for the node tree."""
         if parent.isValid() and parent.column() != 0:
             return QModelIndex()
         node = self._node(parent) if parent.isValid() else self._root
         children = node.children if node is not None else None
-        if children is None or not 0 <= row < len(children) or not 0 <= column < len(VariableColumn):
+        if children is None or not 0 <= row < len(children):
+            return QModelIndex()
+        if not 0 <= column < len(VariableColumn):
             return QModelIndex()
         return self.createIndex(row, column, children[row])
 
@@ -241,15 +209,20 @@ class VariablesModel(QAbstractItemModel):
         if node is None or not self.canFetchMore(parent):
             return
         container = value_preview.split(node.text, node.type)
-        if container is None or (node.cut and not container.items):
-            if node.expression:
-                node.loading = True
-                self._changed(node)
-                self._request(node, "expand", node.expression, 0)
-            else:
-                self._set_children(node, [], more=False)
+        if container is not None and (container.items or not node.cut):
+            self._set_children(
+                node, variable_tree.children(node, container, 0), container.more
+            )
             return
-        self._set_children(node, self._children(node, container, 0), container.more)
+
+        # The preview has no items to show: the nesting was elided or the
+        # text was cut before the first item.
+        if node.expression:
+            node.loading = True
+            self._changed(node)
+            self._request(node, _EXPAND, node.expression, 0)
+        else:
+            self._set_children(node, [], more=False)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         """Override flags: values of editable names can be edited."""
@@ -257,7 +230,7 @@ class VariablesModel(QAbstractItemModel):
         if node is None:
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == VariableColumn.VALUE and self._edit_root(node) is not None:
+        if index.column() == VariableColumn.VALUE and variable_tree.edit_root(node):
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
@@ -268,11 +241,15 @@ class VariablesModel(QAbstractItemModel):
             return None
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(node, column)
+            return variable_tree.display(node, column)
         if role == Qt.ItemDataRole.EditRole:
-            return self._edit_text(node) if column == VariableColumn.VALUE else None
+            return (
+                variable_tree.edit_text(node)
+                if column == VariableColumn.VALUE
+                else None
+            )
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tool_tip(node, column)
+            return variable_tree.tool_tip(node, column)
         if role == Qt.ItemDataRole.ForegroundRole:
             if node.error:
                 return _ERROR
@@ -287,251 +264,152 @@ class VariablesModel(QAbstractItemModel):
             return node.is_more
         return None
 
-    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(
+        self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
         """Override setData: parse the edit as JSON and request the change."""
         node = self._node(index)
-        if node is None or role != Qt.ItemDataRole.EditRole or index.column() != VariableColumn.VALUE:
+        if node is None or role != Qt.ItemDataRole.EditRole:
             return False
-        root = self._edit_root(node)
-        if root is None:
+        top = (
+            variable_tree.edit_root(node)
+            if index.column() == VariableColumn.VALUE
+            else None
+        )
+        if top is None:
             return False
         try:
             new_value = value_preview.parse_json_value(str(value))
         except ValueError as exc:
-            self.edit_failed.emit(root.name, str(exc))
+            self.edit_failed.emit(top.name, str(exc))
             return False
-        if node is not root:
-            new_value = self._replaced(root, node.path[len(root.path):], new_value)
-        self.edit_requested.emit(root.name, new_value)
+        self.edit_requested.emit(top.name, variable_tree.replaced(top, node, new_value))
         return True
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # fmt: skip
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
         """Override headerData with the column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(COLUMN_TITLES)):  # fmt: skip
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(COLUMN_TITLES)
+        ):
             return COLUMN_TITLES[section]
         return None
 
-    # -- building nodes -----------------------------------------------------
+    # -- helpers ---------------------------------------------------------------
 
-    def _node(self, index: _Index) -> _Node | None:
+    def _node(self, index: _Index) -> VariableNode | None:
         if not index.isValid() or index.model() is not self:
             return None
         node = index.internalPointer()
-        return node if isinstance(node, _Node) else None
+        return node if isinstance(node, VariableNode) else None
 
-    @staticmethod
-    def _top_node(variable: Variable) -> _Node:
-        preview = variable.preview
-        expression = variable.name if variable.name.isidentifier() else None
-        node = _Node(None, variable.name, preview["repr"], variable.type,
-                     length=preview["length"], cut=preview["truncated"],
-                     expression=expression)  # fmt: skip
-        node.editable = variable.editable
-        return node
-
-    def _children(self, node: _Node, container: value_preview.Container, start: int) -> list[_Node]:
-        children = []
-        for offset, item in enumerate(container.items):
-            children.append(self._child(node, container.kind, item, start + offset))
-        return children
-
-    @staticmethod
-    def _child(parent: _Node, kind: str, item: Item, index: int) -> _Node:
-        if kind == value_preview.DICT and item.key is not None:
-            name = value_preview.key_label(item.key)
-            ok, key = value_preview.literal(item.key)
-            step: Any = ("key", key) if ok else None
-        elif kind == value_preview.OBJECT:
-            name, step = item.key or "", None
-        elif kind in (value_preview.LIST, value_preview.TUPLE):
-            name, step = f"[{index}]", ("index", index)
-        else:
-            name, step = "", None
-        expression = (
-            value_preview.child_expression(parent.expression, kind, item, index)
-            if parent.expression
-            else None
-        )
-        path = parent.path + (step,)
-        node = _Node(parent, name, item.text, "", cut=item.cut, expression=expression, path=path)
-        return node
-
-    @staticmethod
-    def _more_node(parent: _Node) -> _Node:
-        node = _Node(parent, "…", "", "")
-        node.is_more = True
-        return node
-
-    def _more_text(self, node: _Node) -> str:
-        parent = node.parent
-        if parent is None:
-            return ""
-        if node.loading:
-            return "loading…"
-        if node.error:
-            return node.error
-        remaining = (parent.length - parent.shown_items()) if parent.length is not None else None
-        count = f"{remaining:,} more items" if remaining else "more items"
-        kind = value_preview.container_kind(parent.text, parent.type)
-        loadable = parent.expression and kind in value_preview.INDEXABLE
-        return f"{count} (double-click to load)" if loadable else f"{count} not shown"
-
-    def _set_children(self, node: _Node, children: list[_Node], more: bool) -> None:
-        if self._wants_more_row(node, len(children), more):
-            children.append(self._more_node(node))
-        index = self._index_of(node)
-        if children:
-            self.beginInsertRows(index, 0, len(children) - 1)
-            node.children = children
-            self.endInsertRows()
-        else:
-            node.children = children
-        self._changed(node)
-
-    @staticmethod
-    def _wants_more_row(node: _Node, shown: int, more: bool) -> bool:
-        if node.length is not None:
-            return shown < node.length
-        return more
-
-    def _index_of(self, node: _Node, column: int = 0) -> QModelIndex:
+    def _index_of(self, node: VariableNode, column: int = 0) -> QModelIndex:
         if node is self._root or node.parent is None:
             return QModelIndex()
         return self.createIndex(node.row(), column, node)
 
-    def _changed(self, node: _Node) -> None:
+    def _changed(self, node: VariableNode) -> None:
         if node is self._root or node.parent is None:
             return
         first = self._index_of(node, 0)
         last = self._index_of(node, len(VariableColumn) - 1)
         self.dataChanged.emit(first, last)
 
-    def _request(self, node: _Node, mode: str, expression: str, start: int) -> None:
+    def _set_children(
+        self, node: VariableNode, children: list[VariableNode], more: bool
+    ) -> None:
+        if node.wants_more_row(len(children), more):
+            children.append(variable_tree.more_node(node))
+        if children:
+            self.beginInsertRows(self._index_of(node), 0, len(children) - 1)
+            node.children = children
+            self.endInsertRows()
+        else:
+            node.children = children
+        self._changed(node)
+
+    def _request(
+        self, node: VariableNode, mode: str, expression: str, start: int
+    ) -> None:
         request_id = next(self._request_ids)
         self._requests[request_id] = (node, mode, start)
         self.fetch_requested.emit(request_id, expression)
 
-    # -- answers from the server --------------------------------------------
-
-    def _alive(self, node: _Node) -> bool:
+    def _alive(self, node: VariableNode) -> bool:
+        """Return whether ``node`` is still in the tree, which set_variables replaces."""
         while node.parent is not None:
             if node not in (node.parent.children or ()):
                 return False
             node = node.parent
         return node is self._root
 
-    def _apply_expand(self, node: _Node, result: EvalResult) -> None:
+    # -- evaluations from the server --------------------------------------------
+
+    def _apply_expand(self, node: VariableNode, result: EvalResult) -> None:
         if not self._alive(node):
             return
         node.loading = False
-        if not result.ok or result.result is None:
+        preview = result.result
+        if not result.ok or preview is None:
             node.error = result.error or "no value"
             self._set_children(node, [], more=False)
             return
-        preview = result.result
+
         node.text, node.type = preview["repr"], result.type or preview["type"]
-        node.length, node.cut, node.error = preview["length"], preview["truncated"], None
+        node.length, node.cut, node.error = (
+            preview["length"],
+            preview["truncated"],
+            None,
+        )
         container = value_preview.split(node.text, node.type)
         if container is None:
             self._set_children(node, [], more=False)
             return
-        self._set_children(node, self._children(node, container, 0), container.more)
+        self._set_children(
+            node, variable_tree.children(node, container, 0), container.more
+        )
 
-    def _apply_page(self, parent: _Node, result: EvalResult, start: int) -> None:
-        if not self._alive(parent) or parent.children is None or not parent.children:
+    def _apply_page(self, parent: VariableNode, result: EvalResult, start: int) -> None:
+        if not self._alive(parent) or not parent.children:
             return
-        more_node = parent.children[-1]
-        more_node.loading = False
-        container = None
-        if result.ok and result.result is not None:
-            container = value_preview.split(result.result["repr"], result.result["type"])
+        more_row = parent.children[-1]
+        more_row.loading = False
+        preview = result.result
+        container = (
+            value_preview.split(preview["repr"], preview["type"])
+            if result.ok and preview is not None
+            else None
+        )
         if container is None or not container.items:
-            more_node.error = result.error or "the server returned no more items"
-            self._changed(more_node)
+            more_row.error = result.error or "the server returned no more items"
+            self._changed(more_row)
             return
-        more_node.error = None
-        kind = value_preview.container_kind(parent.text, parent.type) or container.kind
-        items = [item for item in container.items if not item.cut] or list(container.items[:1])
-        new_nodes = [self._child(parent, kind, item, start + i) for i, item in enumerate(items)]
+
+        # An item cut at the end of the page comes whole with the next page,
+        # unless it is the only item, which is then shown cut.
+        items = [item for item in container.items if not item.cut] or [
+            container.items[0]
+        ]
+        page = value_preview.Container(container.kind, tuple(items), container.more)
+        new_rows = variable_tree.children(parent, page, start)
         at = len(parent.children) - 1
-        self.beginInsertRows(self._index_of(parent), at, at + len(new_nodes) - 1)
-        parent.children[at:at] = new_nodes
+        self.beginInsertRows(self._index_of(parent), at, at + len(new_rows) - 1)
+        parent.children[at:at] = new_rows
         self.endInsertRows()
+
         # A child container's length is unknown, so a full page suggests more.
         more = container.more or len(container.items) >= PAGE_SIZE
-        if not self._wants_more_row(parent, parent.shown_items(), more):
-            row = len(parent.children) - 1
-            self.beginRemoveRows(self._index_of(parent), row, row)
-            parent.children.pop()
-            self.endRemoveRows()
-        else:
-            self._changed(more_node)
-
-    # -- display and editing ---------------------------------------------------
-
-    def _display(self, node: _Node, column: int) -> str:
-        if column == VariableColumn.NAME:
-            return node.name
-        if column == VariableColumn.VALUE:
-            if node.is_more:
-                return self._more_text(node)
-            if node.loading:
-                return f"{_one_line(node.text)}  (loading…)"
-            text = _one_line(node.text)
-            return f"{text}…" if node.cut and not text.endswith("...") else text
-        if node.is_more:
-            return ""
-        kind = value_preview.container_kind(node.text, node.type)
-        if node.length is not None and (kind or node.type in ("str", "bytes")):
-            return f"{node.type} ({node.length:,})"
-        return node.type
-
-    def _tool_tip(self, node: _Node, column: int) -> str | None:
-        if node.error:
-            return node.error
-        if column == VariableColumn.NAME:
-            return node.expression
-        if column == VariableColumn.VALUE and not node.is_more:
-            text = node.text if len(node.text) <= 2000 else node.text[:2000] + "…"
-            if node.cut:
-                text += "\n\n(The server cut this preview short.)"
-            return text
-        return None
-
-    def _edit_root(self, node: _Node) -> _Node | None:
-        """Return the editable top-level node an edit of ``node`` changes, or None."""
-        if node.is_more or node.parent is None:
-            return None
-        root = node.root()
-        if not root.editable:
-            return None
-        if node is root:
-            return root
-        if root.cut or any(step is None for step in node.path):
-            return None
-        ok, value = value_preview.literal(root.text)
-        return root if ok and value_preview.is_json_data(value) else None
-
-    def _edit_text(self, node: _Node) -> str:
-        if not node.cut:
-            ok, value = value_preview.literal(node.text)
-            if ok and value_preview.is_json_data(value):
-                return value_preview.to_json_text(value)
-        return node.text
-
-    @staticmethod
-    def _replaced(root: _Node, path: tuple[Any, ...], new_value: Any) -> Any:
-        _ok, value = value_preview.literal(root.text)
-        if not path:
-            return new_value
-        target = value
-        for _kind, key in path[:-1]:
-            target = target[key]
-        target[path[-1][1]] = new_value
-        return value
-
-
-def _one_line(text: str) -> str:
-    return text.replace("\r", " ").replace("\n", " ")
+        if parent.wants_more_row(parent.shown_items(), more):
+            more_row.error = None
+            self._changed(more_row)
+            return
+        row = len(parent.children) - 1
+        self.beginRemoveRows(self._index_of(parent), row, row)
+        parent.children.pop()
+        self.endRemoveRows()

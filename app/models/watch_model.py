@@ -67,7 +67,10 @@ def load_expressions(path: Path | None = None) -> list[str]:
     except (OSError, ValueError) as exc:
         logger.warning("Ignoring the watch file %s: %s", path, exc)
         return []
-    if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
+    if (
+        not isinstance(document, dict)
+        or document.get("schema_version") != SCHEMA_VERSION
+    ):
         logger.warning("Ignoring the watch file %s: unknown schema", path)
         return []
     expressions = document.get("expressions")
@@ -83,7 +86,9 @@ def save_expressions(expressions: Iterable[str], path: Path | None = None) -> No
     document = {"schema_version": SCHEMA_VERSION, "expressions": list(expressions)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(
+            json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         os.replace(temporary, path)
     except OSError as exc:
         logger.warning("Couldn't save the watch file %s: %s", path, exc)
@@ -111,12 +116,18 @@ class WatchModel(QAbstractTableModel):
     expressions_changed = Signal(list)
 
     def __init__(
-        self, parent: QObject | None = None, *, path: Path | None = None, autosave: bool = True
+        self,
+        parent: QObject | None = None,
+        *,
+        path: Path | None = None,
+        autosave: bool = True,
     ):
         super().__init__(parent)
         self._path = path
         self._autosave = autosave
-        self._watches = [_Watch(text) for text in load_expressions(path)] if autosave else []
+        self._watches = (
+            [_Watch(text) for text in load_expressions(path)] if autosave else []
+        )
 
     # -- public API ---------------------------------------------------------
 
@@ -167,7 +178,10 @@ class WatchModel(QAbstractTableModel):
 
     def set_result(self, row: int, expression: str, result: EvalResult) -> None:
         """Show ``result`` for ``row``, unless its expression changed meanwhile."""
-        if not 0 <= row < len(self._watches) or self._watches[row].expression != expression:
+        if (
+            not 0 <= row < len(self._watches)
+            or self._watches[row].expression != expression
+        ):
             return
         watch = self._watches[row]
         watch.pending = False
@@ -182,11 +196,12 @@ class WatchModel(QAbstractTableModel):
             watch.type, watch.value, watch.error, watch.pending = "", "", None, False
         if self._watches:
             self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._watches) - 1, len(WatchColumn) - 1)
+                self.index(0, 0),
+                self.index(len(self._watches) - 1, len(WatchColumn) - 1),
             )
 
     def is_add_row(self, row: int) -> bool:
-        """Whether ``row`` is the blank row that adds a watch."""
+        """Return whether ``row`` is the blank row that adds a watch."""
         return row == len(self._watches)
 
     # -- Qt model interface -----------------------------------------------------
@@ -221,10 +236,14 @@ class WatchModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == WatchColumn.VALUE:
             return watch.error or watch.value[:2000] or None
         if role == Qt.ItemDataRole.ForegroundRole and column == WatchColumn.VALUE:
-            return _ERROR if watch.error else (_MUTED if watch.pending else None)
+            if watch.error:
+                return _ERROR
+            return _MUTED if watch.pending else None
         return None
 
-    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(
+        self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
         """Override setData: edit an expression, or add one in the last row."""
         if (
             not index.isValid()

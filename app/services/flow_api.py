@@ -38,14 +38,16 @@ def _trace_page(body: Any) -> tuple[list[TraceEntry], int | None]:
     raw = body.get("trace_log")
     entries = [TraceEntry.from_json(item) for item in raw or []]
     total = body.get("total_entries")
-    return entries, total if isinstance(total, int) and not isinstance(total, bool) else None
+    return entries, total if isinstance(total, int) and not isinstance(
+        total, bool
+    ) else None
 
 
 class FlowApi:
     """Trace paging and dry runs over an existing ApiClient.
 
     Each method raises ``ApiError`` for an error status and
-    ``ServerUnreachable`` when the server does not answer.
+    ``ServerUnreachable`` when the server does not respond.
     """
 
     def __init__(self, api: ApiClient) -> None:
@@ -62,7 +64,7 @@ class FlowApi:
         """Fetch trace entries from ``offset`` on, and the trace's total length.
 
         A server that ignores ``offset`` (the stock Routilux server sends the
-        whole trace) is detected by a page that holds the whole total, and
+        whole trace) is detected by a page that contains all entries, and
         the entries before ``offset`` are dropped here.
         """
         params = {"offset": str(offset), "limit": str(min(limit, MAX_TRACE_PAGE))}
@@ -71,7 +73,8 @@ class FlowApi:
         # helper gives these calls the same retries and error mapping.
         body = await self._api._request("GET", path, params=params)
         entries, total = self._api._parse(_trace_page, body)
-        if offset and total is not None and len(entries) == total > offset:
+        # A server that honours offset returns at most total - offset entries.
+        if offset and total and len(entries) == total:
             entries = entries[offset:]
         return entries, total
 
@@ -81,7 +84,7 @@ class FlowApi:
         Raises:
             ApiError: 404 for an unknown flow, routine or slot, 422 for a
                 body the server rejects, 429 when too many dry runs execute.
-            ServerUnreachable: no answer.
+            ServerUnreachable: the server did not respond.
         """
         path = f"{API_PREFIX}/flows/{_segment(flow_id)}/dry-run"
         wait = (request.timeout if request.execute else 0.0) + DRY_RUN_MARGIN_S
@@ -96,10 +99,12 @@ class FlowApi:
         )
         return result
 
-    async def _post_with_timeout(self, path: str, payload: Any, timeout: float) -> Any:
+    async def _post_with_timeout(
+        self, path: str, payload: Any, read_timeout: float
+    ) -> Any:
         """POST with a read timeout of its own, longer than the client's default.
 
-        An executed dry run answers only when the run has ended, which may
+        An executed dry run responds only when the run has ended, which may
         take up to its 300 s timeout.
         """
         # NOTE: ApiClient's request helper has no per-request timeout, so this
@@ -107,12 +112,12 @@ class FlowApi:
         client: httpx.AsyncClient = self._api._client
         try:
             response = await client.post(
-                path, json=payload, timeout=httpx.Timeout(10.0, read=timeout)
+                path, json=payload, timeout=httpx.Timeout(10.0, read=read_timeout)
             )
         except httpx.TimeoutException as exc:
-            logger.warning("POST %s got no answer within %.0f s", path, timeout)
+            logger.warning("POST %s: no response within %.0f s", path, read_timeout)
             raise ServerUnreachable(
-                f"Couldn't reach {self._api.base_url}: no answer within {timeout:.0f} s"
+                f"Couldn't reach {self._api.base_url}: no response within {read_timeout:.0f} s"
             ) from exc
         except httpx.TransportError as exc:
             raise self._api._unreachable("POST", path, exc) from exc

@@ -1,4 +1,9 @@
-"""Job detail pane: status, params, timings, trace timeline, output and error."""
+"""Job detail pane: status, params, timings, trace timeline, output and error.
+
+It also names the flow version the job ran on, with a notice when that is
+no longer the flow's current version, and offers to save the job's start
+point and params as a template.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.controllers.flow_versions import JobVersion
 from app.controllers.job_detail import JobDetailController
 from app.models import formatting
 from app.models.jobs_model import STATUS_COLORS
@@ -32,6 +38,7 @@ _OVERVIEW_FIELDS = (
     ("status", "Status"),
     ("job_id", "Job ID"),
     ("flow", "Flow"),
+    ("flow_version", "Flow version"),
     ("entry", "Entry routine"),
     ("worker", "Worker"),
     ("created", "Created"),
@@ -61,14 +68,20 @@ class JobDetailPanel(QWidget):
     Signals:
         cancel_requested: The user asked to cancel the shown job.
         rerun_requested: The user asked to start the shown job again.
+        save_template_requested: The user asked to save the job as a template.
+        compare_versions_requested(str, int, int): The user asked to compare
+            the flow version the job ran on (second) with the current (third).
     """
 
     cancel_requested = Signal()
     rerun_requested = Signal()
+    save_template_requested = Signal()
+    compare_versions_requested = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._job: JobDetail | None = None
+        self._version: JobVersion | None = None
         self._stack = QStackedWidget(self)
         self._empty = QLabel("Select a job to see its details.", self)
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -95,14 +108,21 @@ class JobDetailPanel(QWidget):
         self.rerun_button.setToolTip(
             "Start a new job with the same entry point and params"
         )
+        self.save_template_button = QPushButton("Save as Template…", page)
+        self.save_template_button.setObjectName("save_template_button")
+        self.save_template_button.setToolTip(
+            "Save this job's entry point and params as a job template"
+        )
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.rerun_button.clicked.connect(self.rerun_requested)
+        self.save_template_button.clicked.connect(self.save_template_requested)
 
         header = QHBoxLayout()
         header.addWidget(self._title, 1)
         header.addWidget(self._state_label)
         header.addWidget(self.cancel_button)
         header.addWidget(self.rerun_button)
+        header.addWidget(self.save_template_button)
 
         self.tabs = QTabWidget(page)
         self.tabs.setObjectName("detail_tabs")
@@ -121,8 +141,29 @@ class JobDetailPanel(QWidget):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(header)
+        layout.addWidget(self._build_version_notice(page))
         layout.addWidget(self.tabs, 1)
         return page
+
+    def _build_version_notice(self, page: QWidget) -> QWidget:
+        self.version_notice = QWidget(page)
+        self.version_notice.setObjectName("version_notice")
+        self.version_notice.setStyleSheet(
+            "#version_notice { background: #fff8c5; border: 1px solid #d4a72c; "
+            "border-radius: 4px; }"
+        )
+        self.version_notice_label = QLabel(self.version_notice)
+        self.version_notice_label.setObjectName("version_notice_label")
+        self.version_notice_label.setWordWrap(True)
+        self.compare_button = QPushButton("Compare…", self.version_notice)
+        self.compare_button.setObjectName("compare_versions_button")
+        self.compare_button.clicked.connect(self._on_compare_button_clicked)
+        row = QHBoxLayout(self.version_notice)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.version_notice_label, 1)
+        row.addWidget(self.compare_button)
+        self.version_notice.hide()
+        return self.version_notice
 
     def _build_overview(self) -> QWidget:
         widget = QWidget(self)
@@ -172,6 +213,14 @@ class JobDetailPanel(QWidget):
         """Return the text of one overview field, by key."""
         return self._fields[key].text()
 
+    @Slot(object)
+    def set_flow_version(self, info: JobVersion | None) -> None:
+        """Name the flow version the shown job ran on; warn when it is not current."""
+        if info is not None and (self._job is None or info.job_id != self._job.job_id):
+            return
+        self._version = info
+        self._show_flow_version()
+
     # Slots
 
     @Slot(object)
@@ -194,6 +243,8 @@ class JobDetailPanel(QWidget):
         )
         if previous is None or previous.job_id != job.job_id:
             self.output_view.clear()
+            self._version = None
+            self._show_flow_version()
 
     @Slot(object)
     def _on_controller_output_changed(self, output: JobOutput | None) -> None:
@@ -217,7 +268,37 @@ class JobDetailPanel(QWidget):
         self._state_label.setText("Refresh failed")
         self._state_label.setToolTip(text)
 
+    @Slot()
+    def _on_compare_button_clicked(self) -> None:
+        info = self._version
+        if info is not None and info.version is not None and info.current is not None:
+            self.compare_versions_requested.emit(
+                info.flow_id, info.version, info.current
+            )
+
     # Helpers
+
+    def _show_flow_version(self) -> None:
+        info = self._version
+        label = self._fields["flow_version"]
+        if info is None:
+            label.setText("")
+        elif not info.recorded:
+            label.setText("not recorded by this server")
+        elif info.version is None:
+            label.setText("not recorded (the job predates version history)")
+        elif info.current is None:
+            label.setText(f"v{info.version} (the flow is no longer loaded)")
+        elif info.outdated:
+            label.setText(f"v{info.version} (current: v{info.current})")
+        else:
+            label.setText(f"v{info.version} (current)")
+        self.version_notice.setVisible(info is not None and info.outdated)
+        if info is not None and info.outdated:
+            self.version_notice_label.setText(
+                f"This job ran on version {info.version} of {info.flow_id}; the "
+                f"flow has changed since and now runs version {info.current}."
+            )
 
     def _show_header(self, job: JobDetail) -> None:
         color = STATUS_COLORS.get(job.status)

@@ -1,4 +1,4 @@
-"""Jobs pane: filter bar, the paged jobs table and its live-insert handling."""
+"""Jobs pane: filter bar, the paged jobs table, its live-insert handling and batch bar."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.batch import BatchSelection
 from app.models.jobs_model import JobColumn, JobRole, JobsModel
+from app.views.batch.bar import BatchBar
 from app.views.filter_bar import FilterBar
 
 logger = logging.getLogger(__name__)
@@ -42,13 +44,16 @@ _COLUMN_WIDTHS = {
 
 
 class JobsTable(QTableView):
-    """Table of jobs in server order; sorting is the server's, not the view's."""
+    """Table of jobs in server order; sorting is the server's, not the view's.
+
+    Several rows can be selected (Shift, Ctrl, Ctrl+A) for batch actions.
+    """
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("jobs_table")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -80,8 +85,12 @@ class JobsPanel(QWidget):
     the top of the list, new jobs simply appear. The selection follows its
     job either way, because the selection model tracks rows through inserts.
 
+    With several rows selected, the batch bar under the table offers
+    actions on them, or on every job matching the filter.
+
     Signals:
-        job_selected(object): The selected job id, or None.
+        job_selected(object): The selected job id (the current row when
+            several are selected), or None.
         filter_changed(FilterState): Forwarded from the filter bar.
     """
 
@@ -95,9 +104,11 @@ class JobsPanel(QWidget):
         self._anchor_top = 0
         self._unseen = 0
         self._pending_selection: str | None = None
+        self._all_matching = False
 
         self.filter_bar = FilterBar(self)
         self.table = JobsTable(self)
+        self.batch_bar = BatchBar(self)
         # The overlays are children of the panel, not of the viewport, because
         # scrolling a viewport moves its child widgets along with the rows.
         self._new_jobs_button = QPushButton(self)
@@ -115,6 +126,8 @@ class JobsPanel(QWidget):
 
         self.filter_bar.filter_changed.connect(self.filter_changed)
         self._new_jobs_button.clicked.connect(self._on_new_jobs_button_clicked)
+        self.batch_bar.select_all_matching_requested.connect(self.select_all_matching)
+        self.batch_bar.clear_requested.connect(self._on_batch_bar_clear_requested)
         self.table.verticalScrollBar().valueChanged.connect(
             self._on_scroll_value_changed
         )
@@ -127,6 +140,7 @@ class JobsPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 4)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.batch_bar)
         layout.addLayout(footer)
 
     # Public API
@@ -151,9 +165,41 @@ class JobsPanel(QWidget):
         return self._unseen
 
     def selected_job_id(self) -> str | None:
-        """Return the id of the selected job, or None."""
-        rows = self.table.selectionModel().selectedRows() if self._model else []
+        """Return the id of the selected job (the current one of several), or None."""
+        if self._model is None:
+            return None
+        selection = self.table.selectionModel()
+        current = selection.currentIndex()
+        if current.isValid() and selection.isRowSelected(current.row()):
+            return current.siblingAtColumn(0).data(JobRole.JOB_ID)
+        rows = selection.selectedRows()
         return rows[0].data(JobRole.JOB_ID) if rows else None
+
+    def selected_job_ids(self) -> list[str]:
+        """Return the ids of the selected jobs, in table order."""
+        if self._model is None:
+            return []
+        rows = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [index.data(JobRole.JOB_ID) for index in rows]
+
+    @property
+    def all_matching(self) -> bool:
+        """Whether the user chose every job matching the filter, loaded or not."""
+        return self._all_matching
+
+    def batch_selection(self) -> BatchSelection:
+        """Return the jobs a batch action would act on."""
+        if self._all_matching and self._model is not None:
+            store = self._model.store
+            return BatchSelection.matching(store.query, store.total)
+        return BatchSelection.of_jobs(self.selected_job_ids())
+
+    @Slot()
+    def select_all_matching(self) -> None:
+        """Select every loaded row and mark every job matching the filter as chosen."""
+        self.table.selectAll()
+        self._all_matching = True
+        self._update_batch_bar()
 
     def select_job(self, job_id: str) -> None:
         """Select ``job_id`` now, or as soon as its row is loaded."""
@@ -211,6 +257,7 @@ class JobsPanel(QWidget):
     @Slot()
     def _on_model_reset(self) -> None:
         self._set_unseen(0)
+        self._all_matching = False
         self._update_footer()
 
     @Slot(int)
@@ -243,6 +290,25 @@ class JobsPanel(QWidget):
         job_id = self.selected_job_id()
         if job_id is not None or not selected.isEmpty() or not deselected.isEmpty():
             self.job_selected.emit(job_id)
+        if not deselected.isEmpty():
+            # Narrowing the selection by hand ends "all matching the filter".
+            self._all_matching = False
+        self._update_batch_bar()
+
+    @Slot()
+    def _on_batch_bar_clear_requested(self) -> None:
+        self._all_matching = False
+        self.table.clearSelection()
+        self._update_batch_bar()
+
+    def _update_batch_bar(self) -> None:
+        if self._model is None:
+            return
+        self.batch_bar.set_selection(
+            len(self.table.selectionModel().selectedRows()),
+            self._model.store.total,
+            all_matching=self._all_matching,
+        )
 
     @Slot()
     def _update_footer(self, *_args: object) -> None:
@@ -259,6 +325,7 @@ class JobsPanel(QWidget):
         if store.loading:
             text += " · loading…"
         self._count_label.setText(text)
+        self._update_batch_bar()
         self._empty_label.setVisible(loaded == 0 and not store.loading)
         self._place_overlays()
 

@@ -1,10 +1,18 @@
-"""Dialog that starts a job: flow, entry routine, slot and JSON params."""
+"""Dialog that starts a job: flow, entry routine, slot and JSON params.
+
+The params may hold placeholders (``app.models.placeholders``); the dialog
+asks for the ``${ask:NAME}`` values and previews the params as sent. With a
+template library it also starts from a saved template and saves what it
+holds as one.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -29,7 +37,11 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from app.controllers import notify
+from app.models import placeholders
 from app.models.records import FlowInfo, JobDetail
+from app.models.templates import JobTemplate, TemplateLibrary, template_problem
+from app.views.templates.params_preview import ParamsPreview
+from app.views.templates.save_dialog import SaveTemplateDialog
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +83,10 @@ def _json_kind(value: Any) -> str:
 class NewJobDialog(QDialog):
     """Collects where a job starts and its params, then submits it.
 
-    The submit button stays disabled while the params are not a JSON object
-    or no slot is chosen. A server error keeps the dialog open and shows the
-    server's reason under the params.
+    The submit button stays disabled while the params are not a JSON object,
+    hold an unknown placeholder or lack an ``${ask:NAME}`` value, or no slot
+    is chosen. A server error keeps the dialog open and shows the server's
+    reason under the params.
 
     Signals:
         job_submitted(JobDetail): The server accepted the job.
@@ -86,15 +99,28 @@ class NewJobDialog(QDialog):
         flows: Sequence[FlowInfo],
         submit: SubmitFunction,
         parent: QWidget | None = None,
+        *,
+        templates: TemplateLibrary | None = None,
+        clock: Callable[[], datetime] = placeholders.local_now,
     ):
         super().__init__(parent)
         self.setWindowTitle("New Job")
         self.setObjectName("new_job_dialog")
-        self.resize(560, 460)
+        self.resize(600, 640)
         self._flows = {flow.flow_id: flow for flow in flows}
         self._submit = submit
+        self._templates = templates
         self._submitting = False
         self._params_valid = True
+        self._template: JobTemplate | None = None
+
+        self.template_box = QComboBox(self)
+        self.template_box.setObjectName("template_box")
+        self.template_note = QLabel(self)
+        self.template_note.setObjectName("template_note")
+        self.template_note.setWordWrap(True)
+        self.template_note.setStyleSheet("color: #b7791f;")
+        self.template_note.hide()
 
         self.flow_box = QComboBox(self)
         self.flow_box.setObjectName("flow_box")
@@ -119,13 +145,24 @@ class NewJobDialog(QDialog):
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
         self.error_label.hide()
+        self.preview = ParamsPreview(self, clock=clock)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
             self,
         )
         self.submit_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.submit_button.setText("Start job")
+        self.save_template_button = self.buttons.addButton(
+            "Save as &Template…", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.save_template_button.setObjectName("save_template_button")
         self._build_layout()
+        self._fill_template_box()
+        if templates is not None:
+            templates.changed.connect(self._fill_template_box)
+        else:
+            self.template_box.hide()
+            self.save_template_button.hide()
 
         for flow_id in sorted(self._flows):
             self.flow_box.addItem(flow_id, flow_id)
@@ -137,6 +174,9 @@ class NewJobDialog(QDialog):
         )
         self.slot_box.currentIndexChanged.connect(self._update_submit_state)
         self.params_edit.textChanged.connect(self._on_params_edit_text_changed)
+        self.preview.changed.connect(self._update_submit_state)
+        self.template_box.activated.connect(self._on_template_box_activated)
+        self.save_template_button.clicked.connect(self.open_save_template_dialog)
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
         self._on_flow_box_current_index_changed()
@@ -144,6 +184,9 @@ class NewJobDialog(QDialog):
 
     def _build_layout(self) -> None:
         form = QFormLayout()
+        if self._templates is not None:
+            form.addRow("T&emplate:", self.template_box)
+            form.addRow("", self.template_note)
         form.addRow("&Flow:", self.flow_box)
         form.addRow("&Entry routine:", self.routine_box)
         form.addRow("&Slot:", self.slot_box)
@@ -154,6 +197,7 @@ class NewJobDialog(QDialog):
         layout.addWidget(params_label)
         layout.addWidget(self.params_edit, 1)
         layout.addWidget(self.validation_label)
+        layout.addWidget(self.preview, 1)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
 
@@ -167,6 +211,45 @@ class NewJobDialog(QDialog):
         self._select(self.routine_box, routine_id)
         self._select(self.slot_box, slot_name)
         self.params_edit.setPlainText(json.dumps(params, indent=2, ensure_ascii=False))
+
+    def apply_template(self, template: JobTemplate) -> None:
+        """Fill the dialog from ``template``; a missing start point is named above."""
+        self._template = template
+        index = self.template_box.findData(template.template_id)
+        if index >= 0:
+            self.template_box.setCurrentIndex(index)
+        self.prefill(
+            template.flow_id, template.routine_id, template.slot_name, template.params
+        )
+        problem = template_problem(template, self._flows)
+        self.template_note.setText(f"⚠ {problem}" if problem else "")
+        self.template_note.setVisible(problem is not None)
+
+    def draft_template(self) -> JobTemplate:
+        """Return what the dialog holds as an unsaved template, placeholders kept."""
+        try:
+            params = parse_params(self.params_edit.toPlainText())
+        except ParamsError:
+            params = {}
+        base = self._template or JobTemplate("", "", "", "")
+        return dataclasses.replace(
+            base,
+            flow_id=self.flow_box.currentData() or "",
+            routine_id=self.routine_box.currentData() or "",
+            slot_name=self.slot_box.currentData() or "",
+            params=params,
+        )
+
+    @Slot()
+    def open_save_template_dialog(self) -> SaveTemplateDialog | None:
+        """Ask for a name and save what the dialog holds as a template."""
+        if self._templates is None:
+            return None
+        dialog = SaveTemplateDialog(self._templates, self.draft_template(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._on_template_saved)
+        dialog.open()
+        return dialog
 
     def is_submit_enabled(self) -> bool:
         """Return whether the submit button is enabled."""
@@ -203,29 +286,71 @@ class NewJobDialog(QDialog):
     @Slot()
     def _on_params_edit_text_changed(self) -> None:
         try:
-            parse_params(self.params_edit.toPlainText())
+            params = parse_params(self.params_edit.toPlainText())
         except ParamsError as exc:
             self._params_valid = False
-            self.validation_label.setText(f"⚠ {exc}")
-            self.validation_label.setStyleSheet("color: #c53030;")
+            self._show_validation(f"⚠ {exc}", valid=False)
             self._mark_position(exc.position)
+            self.preview.set_params(None)
         else:
-            self._params_valid = True
-            self.validation_label.setText("Valid JSON object")
-            self.validation_label.setStyleSheet("color: #2e7d32;")
             self._mark_position(None)
+            problem = self.preview.set_params(params)
+            self._params_valid = problem is None
+            if problem is None:
+                self._show_validation("Valid JSON object", valid=True)
+            else:
+                self._show_validation(f"⚠ Placeholder error in {problem}", valid=False)
         self._update_submit_state()
 
     @Slot()
     def _update_submit_state(self) -> None:
-        ready = self._params_valid and self.slot_box.currentData() is not None
+        ready = (
+            self._params_valid
+            and not self.preview.missing_answers()
+            and self.slot_box.currentData() is not None
+        )
         self.submit_button.setEnabled(ready and not self._submitting)
+
+    @Slot()
+    def _fill_template_box(self) -> None:
+        current = self.template_box.currentData()
+        self.template_box.clear()
+        self.template_box.addItem("(none)", None)
+        for template in self._templates.templates() if self._templates else []:
+            problem = template_problem(template, self._flows)
+            text = f"{template.name}  ⚠" if problem else template.name
+            self.template_box.addItem(text, template.template_id)
+            index = self.template_box.count() - 1
+            self.template_box.setItemData(
+                index, problem or template.description, Qt.ItemDataRole.ToolTipRole
+            )
+        index = self.template_box.findData(current)
+        self.template_box.setCurrentIndex(max(index, 0))
+
+    @Slot(int)
+    def _on_template_box_activated(self, index: int) -> None:
+        template_id = self.template_box.itemData(index)
+        template = self._templates.get(template_id) if self._templates else None
+        if template is not None:
+            self.apply_template(template)
+
+    @Slot(object)
+    def _on_template_saved(self, template: JobTemplate) -> None:
+        self._template = template
+        self.template_box.setCurrentIndex(
+            max(self.template_box.findData(template.template_id), 0)
+        )
+        notify.info(f"Saved the job template '{template.name}'")
 
     @asyncSlot()
     async def _on_buttons_accepted(self) -> None:
         if not self.is_submit_enabled():
             return
-        params = parse_params(self.params_edit.toPlainText())
+        try:
+            params = self.preview.expanded()
+        except placeholders.PlaceholderError as exc:
+            self._show_error(f"Couldn't start the job: {exc}")
+            return
         target = (
             self.flow_box.currentData(),
             self.routine_box.currentData(),
@@ -245,14 +370,22 @@ class NewJobDialog(QDialog):
 
     # Helpers
 
+    def _show_validation(self, text: str, *, valid: bool) -> None:
+        self.validation_label.setText(text)
+        self.validation_label.setStyleSheet(
+            "color: #2e7d32;" if valid else "color: #c53030;"
+        )
+
     def _set_submitting(self, submitting: bool) -> None:
         self._submitting = submitting
         self.submit_button.setText("Starting…" if submitting else "Start job")
         for widget in (
+            self.template_box,
             self.flow_box,
             self.routine_box,
             self.slot_box,
             self.params_edit,
+            self.preview,
         ):
             widget.setEnabled(not submitting)
         if submitting:

@@ -38,7 +38,9 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["cancel", "delete"]
-    job_ids: list[str] | None = Field(default=None, min_length=1, max_length=MAX_JOB_IDS)
+    job_ids: list[str] | None = Field(
+        default=None, min_length=1, max_length=MAX_JOB_IDS
+    )
     filter: BatchFilter | None = None
 
     @model_validator(mode="after")

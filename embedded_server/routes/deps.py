@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 if TYPE_CHECKING:
     from embedded_server.debug.breakpoints import BreakpointStore
@@ -33,3 +34,9 @@ class ServerState:
 
 def server(request: Request) -> ServerState:
     return request.app.state.server
+
+
+def json_response(body: Any, status_code: int = 200) -> Response:
+    """Encode ``body`` once, skipping FastAPI's per-field serialisation on hot routes."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(text.encode(), status_code=status_code, media_type="application/json")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, field_validator
 
 from embedded_server.engine.run import JobRun
 from embedded_server.engine.scheduler import SubmitError
 from embedded_server.errors import ApiError, Conflict, NotFound, validation_error
-from embedded_server.routes.deps import ServerState, server
+from embedded_server.routes.deps import ServerState, json_response, server
 from embedded_server.routes.timeparse import parse_timestamp
 from embedded_server.store.jobs import InvalidCursor, JobFilter
 from embedded_server.store.records import (
@@ -52,6 +53,25 @@ class JobSubmitRequest(BaseModel):
     worker_id: str | None = Field(default=None, max_length=500)
     job_id: str | None = Field(default=None, min_length=1, max_length=200)
     idempotency_key: str | None = Field(default=None, max_length=500)
+
+    @field_validator("data", "metadata")
+    @classmethod
+    def _finite_numbers(cls, value: Any) -> Any:
+        if _has_non_finite(value):
+            raise ValueError("NaN and Infinity are not valid JSON numbers; send null or a string")
+        return value
+
+
+def _has_non_finite(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if depth > 100:
+        return False
+    if isinstance(value, dict):
+        return any(_has_non_finite(item, depth + 1) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(item, depth + 1) for item in value)
+    return False
 
 
 # -- helpers ------------------------------------------------------------------
@@ -117,9 +137,9 @@ def _trace(
 @router.post(
     "", status_code=201, summary="Start a job by posting data to an entry slot"
 )
-def submit(
-    body: JobSubmitRequest, state: ServerState = Depends(server)
-) -> dict[str, Any]:
+async def submit(body: JobSubmitRequest, state: ServerState = Depends(server)) -> Response:
+    # Async on purpose: starting a job takes well under a millisecond, less
+    # than the hop to the thread pool that a sync route would cost.
     try:
         record = state.engine.submit(
             body.flow_id,
@@ -134,7 +154,7 @@ def submit(
         status = 409 if exc.code == "CONFLICT" else 404
         raise ApiError(status, exc.code, str(exc)) from exc
     run = state.engine.active_run(record.job_id)
-    return _detail(record, run)
+    return json_response(_detail(record, run), status_code=201)
 
 
 @router.get("", summary="List jobs, filtered and paged, newest first")
@@ -152,7 +172,7 @@ def list_jobs(
     fields: str | None = None,
     worker_id: str | None = None,
     state: ServerState = Depends(server),
-) -> dict[str, Any]:
+) -> Response:
     unknown = sorted(set(request.query_params) - LIST_PARAMS)
     if unknown:
         raise validation_error(
@@ -181,13 +201,15 @@ def list_jobs(
         )
     except InvalidCursor as exc:
         raise validation_error(["query", "cursor"], str(exc)) from exc
-    return {
-        "jobs": [_trim(job, selected) for job in jobs],
-        "total": state.jobs.count(where),
-        "limit": limit,
-        "offset": 0 if cursor else offset,
-        "next_cursor": next_cursor,
-    }
+    return json_response(
+        {
+            "jobs": [_trim(job, selected) for job in jobs],
+            "total": state.jobs.count(where),
+            "limit": limit,
+            "offset": 0 if cursor else offset,
+            "next_cursor": next_cursor,
+        }
+    )
 
 
 @router.get("/{job_id}", summary="One job in full")

@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 # Version 2 added jobs.flow_version and the flow_versions table.
 SCHEMA_VERSION = 2
+# Page cache per reader connection, in KiB; readers are per thread.
+READER_CACHE_KIB = 2_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -133,14 +135,14 @@ class Database:
             self._writer.execute("ALTER TABLE jobs ADD COLUMN flow_version INTEGER")
             logger.info("Added jobs.flow_version to %s", self.path)
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, cache_kib: int = 16_000) -> sqlite3.Connection:
         connection = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30
         )
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute("PRAGMA cache_size = -16000")
+        connection.execute(f"PRAGMA cache_size = -{cache_kib}")
         connection.execute("PRAGMA temp_store = MEMORY")
         return connection
 
@@ -168,7 +170,9 @@ class Database:
         """Return this thread's read connection, opening it on first use."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._open()
+            # Readers are per thread and the request thread pool is large, so
+            # each keeps a small page cache and memory stays flat.
+            connection = self._open(cache_kib=READER_CACHE_KIB)
             connection.execute("PRAGMA query_only = ON")
             self._local.connection = connection
             with self._readers_lock:

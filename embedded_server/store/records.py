@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 JOB_STATUSES = ("pending", "running", "paused", "completed", "failed", "cancelled")
@@ -28,12 +29,20 @@ SUMMARY_FIELDS = (
 DETAIL_FIELDS = (*SUMMARY_FIELDS, "params", "data", "traceback", "failed_routine")
 
 
+@functools.lru_cache(maxsize=4096)
+def _second_prefix(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+
+
 def iso(timestamp: float | None) -> str | None:
     """Format epoch seconds as ISO 8601 UTC with milliseconds and a ``Z``."""
     if timestamp is None:
         return None
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Truncated, not rounded: a displayed time used as a range bound must
+    # never lie after the instant it shows.
+    millis = int(timestamp * 1000)
+    second, milli = divmod(millis, 1000)
+    return f"{_second_prefix(second)}{milli:03d}Z"
 
 
 def dumps(value: Any) -> str:

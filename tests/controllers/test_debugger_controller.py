@@ -10,7 +10,7 @@ from app.controllers.debugger import DebugController, DebugState
 from app.models.debug_records import BreakpointSpec
 from app.models.watch_model import WatchColumn, WatchModel
 from app.services.debug_api import DebugApi
-from tests.support.debug_env import debug_env, debug_server  # noqa: F401
+from tests.support.debug_env import debug_env_fixture, debug_server_fixture  # noqa: F401
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -30,7 +30,12 @@ def controller(debug_env, run_async, tmp_path):
 
 
 def submit(env, params):
-    body = {"flow_id": "pipeline", "routine_id": "source", "slot_name": "input", "data": params}
+    body = {
+        "flow_id": "pipeline",
+        "routine_id": "source",
+        "slot_name": "input",
+        "data": params,
+    }
     return env.post("/api/v1/jobs", body)["job_id"]
 
 
@@ -51,7 +56,9 @@ def wait_state(qtbot, controller, state, timeout=10_000):
     qtbot.waitUntil(lambda: controller.state is state, timeout=timeout)
 
 
-def test_pause_loads_variables_stack_and_watches(debug_env, controller, qtbot, run_async):
+def test_pause_loads_variables_stack_and_watches(
+    debug_env, controller, qtbot, run_async
+):
     """When the selected job pauses, its frames, variables and watches appear."""
     add_breakpoint(controller, run_async, BreakpointSpec("sink", "slot", "input"))
     controller.watch_model.add_expression("value * 10")
@@ -69,7 +76,9 @@ def test_pause_loads_variables_stack_and_watches(debug_env, controller, qtbot, r
     assert watch_value(controller, 1) == "NameError: name 'nope' is not defined"
 
 
-def test_frame_choice_reloads_variables_and_watches(debug_env, controller, qtbot, run_async):
+def test_frame_choice_reloads_variables_and_watches(
+    debug_env, controller, qtbot, run_async
+):
     """Choosing an older frame shows that frame's names and watch values."""
     add_breakpoint(controller, run_async, BreakpointSpec("sink", "slot", "input"))
     controller.watch_model.add_expression("routine_id")
@@ -95,11 +104,15 @@ def test_edit_step_and_continue(debug_env, controller, qtbot, run_async):
 
     model = controller.variables_model
     assert model.setData(model.find("value"), "400", Qt.ItemDataRole.EditRole)
-    qtbot.waitUntil(lambda: variable_value(controller, "value") == "400", timeout=10_000)
+    qtbot.waitUntil(
+        lambda: variable_value(controller, "value") == "400", timeout=10_000
+    )
 
     controller.step_over()
     qtbot.waitUntil(
-        lambda: controller.pause is not None and controller.pause.frame.kind == "routine",
+        lambda: (
+            controller.pause is not None and controller.pause.frame.kind == "routine"
+        ),
         timeout=10_000,
     )
     controller.resume()
@@ -118,7 +131,9 @@ def test_rejected_edit_is_reported(debug_env, controller, qtbot, run_async):
 
     model = controller.variables_model
     with qtbot.waitSignal(controller.variable_edit_failed, timeout=10_000) as blocker:
-        model.setData(model.find("input"), '{"not": "a list"}', Qt.ItemDataRole.EditRole)
+        model.setData(
+            model.find("input"), '{"not": "a list"}', Qt.ItemDataRole.EditRole
+        )
 
     assert blocker.args[0] == "input"
     assert "list" in blocker.args[1]
@@ -154,7 +169,9 @@ def test_any_paused_job_is_announced(debug_env, controller, qtbot, run_async):
 def test_condition_error_is_shown(debug_env, controller, qtbot, run_async):
     """A failing condition is reported and its error appears on the breakpoint."""
     item = add_breakpoint(
-        controller, run_async, BreakpointSpec("middle", "slot", "input", condition="missing > 1")
+        controller,
+        run_async,
+        BreakpointSpec("middle", "slot", "input", condition="missing > 1"),
     )
     with qtbot.waitSignal(notify.bridge().message_posted, timeout=10_000) as blocker:
         submit(debug_env, {"value": 1})
@@ -162,7 +179,9 @@ def test_condition_error_is_shown(debug_env, controller, qtbot, run_async):
     assert "missing" in blocker.args[0].text
     model = controller.breakpoints.model
     qtbot.waitUntil(
-        lambda: model.breakpoint_at(model.row_of(item.breakpoint_id)).last_error is not None,
+        lambda: (
+            model.breakpoint_at(model.row_of(item.breakpoint_id)).last_error is not None
+        ),
         timeout=10_000,
     )
     assert "NameError" in model.breakpoint_at(0).last_error
@@ -175,7 +194,9 @@ def test_watch_added_while_paused_is_evaluated(debug_env, controller, qtbot, run
     wait_state(qtbot, controller, DebugState.PAUSED)
 
     model = controller.watch_model
-    model.setData(model.index(model.rowCount() - 1, WatchColumn.EXPRESSION), "value + 1")
+    model.setData(
+        model.index(model.rowCount() - 1, WatchColumn.EXPRESSION), "value + 1"
+    )
 
     qtbot.waitUntil(lambda: watch_value(controller, 0) == "4", timeout=10_000)
     assert model.index(0, WatchColumn.TYPE).data() == "int"

@@ -220,7 +220,10 @@ def test_delete_filter_by_time_and_status(batch_server, http):
         (
             {
                 "action": "delete",
-                "filter": {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+                "filter": {
+                    "from": "2026-01-02T00:00:00Z",
+                    "to": "2026-01-01T00:00:00Z",
+                },
             },
             ["body", "filter", "from"],
         ),

@@ -48,7 +48,9 @@ def server(make_server, flows_dir):
 
 @pytest.fixture
 def http(server):
-    with httpx.Client(base_url=server.url, headers=server.headers, timeout=30) as client:
+    with httpx.Client(
+        base_url=server.url, headers=server.headers, timeout=30
+    ) as client:
         yield client
 
 

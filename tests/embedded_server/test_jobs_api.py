@@ -376,3 +376,15 @@ def test_named_worker_must_exist_and_match_the_flow(client):
     assert job["worker_id"] == "w1"
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "WORKER_NOT_FOUND"
+
+
+def test_nan_in_params_is_422(client):
+    response = client.post(
+        "/api/v1/jobs",
+        content=b'{"flow_id": "pipeline", "routine_id": "source", "slot_name": "input",'
+        b' "data": {"x": NaN}}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    assert "NaN" in response.json()["message"]

@@ -50,16 +50,21 @@ def test_enabled_is_a_check_box(model):
     index = model.index(2, BreakpointColumn.ENABLED)
 
     assert index.flags() & Qt.ItemFlag.ItemIsUserCheckable
-    assert cell(model, 0, BreakpointColumn.ENABLED, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+    assert (
+        cell(model, 0, BreakpointColumn.ENABLED, Qt.ItemDataRole.CheckStateRole)
+        == Qt.CheckState.Checked
+    )
     assert index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
 
 
 def test_tick_requests_change(model, qtbot):
-    """Ticking the box updates the row and asks for the change."""
+    """Ticking the box updates the row and requests the change."""
     index = model.index(2, BreakpointColumn.ENABLED)
 
     with qtbot.waitSignal(model.enabled_change_requested) as blocker:
-        assert model.setData(index, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+        assert model.setData(
+            index, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole
+        )
 
     assert blocker.args == [JOB_BP, True]
     assert model.breakpoint_at(2).enabled
@@ -68,13 +73,17 @@ def test_tick_requests_change(model, qtbot):
 def test_replace_keeps_other_scopes_and_rows(model, qtbot, qtmodeltester):
     """Refreshing one flow updates, adds and removes only its rows."""
     kept = QPersistentModelIndex(model.index(0, 0))
-    fresh = [replace(FLOW_BP, hit_count=7), BreakpointInfo("b4", "etl_orders", "validator")]
+    fresh = [
+        replace(FLOW_BP, hit_count=7),
+        BreakpointInfo("b4", "etl_orders", "validator"),
+    ]
 
     with qtbot.assertNotEmitted(model.modelReset):
         model.replace_where(lambda item: item.job_id is None, fresh)
 
     assert [item.breakpoint_id for item in model.breakpoints()] == ["b1", "b3", "b4"]
-    assert kept.isValid() and kept.row() == 0
+    assert kept.isValid()
+    assert kept.row() == 0
     assert cell(model, 0, BreakpointColumn.HITS) == "7"
     qtmodeltester.check(model, force_py=True)
 

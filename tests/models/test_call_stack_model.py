@@ -32,7 +32,11 @@ def model(qapp, qtmodeltester):
 
 def test_frames_show_place_and_data(model):
     """Each row names the frame's kind, routine, port and data."""
-    assert [model.index(row, FrameColumn.KIND).data() for row in range(3)] == ["slot", "event", "routine"]
+    assert [model.index(row, FrameColumn.KIND).data() for row in range(3)] == [
+        "slot",
+        "event",
+        "routine",
+    ]
     assert model.index(1, FrameColumn.PORT).data() == "valid"
     assert model.index(2, FrameColumn.PORT).data() == ""
     assert model.index(0, FrameColumn.DATA).data() == "{'record': {'id': 1}}"

@@ -63,7 +63,8 @@ def test_breakpoint_from_json():
     assert (item.condition, item.hit_condition) == ("amount > 5", ">= 2")
     assert (item.hit_count, item.error_count) == (3, 1)
     assert item.last_error == "KeyError: 'amount'"
-    assert item.created_at is not None and item.created_at.tzinfo is not None
+    assert item.created_at is not None
+    assert item.created_at.tzinfo is not None
     assert not item.is_logpoint
 
 
@@ -88,7 +89,10 @@ def test_spec_body_names_the_port_by_kind():
     """The request body sends the port as slot_name or event_name by kind."""
     assert BreakpointSpec("r", "event", "out").to_json()["event_name"] == "out"
     assert BreakpointSpec("r", "event", "out").to_json()["slot_name"] is None
-    assert BreakpointSpec("r", "routine", None, condition="").to_json()["condition"] is None
+    assert (
+        BreakpointSpec("r", "routine", None, condition="").to_json()["condition"]
+        is None
+    )
 
 
 def test_pause_point_from_session():
@@ -96,7 +100,9 @@ def test_pause_point_from_session():
     pause = PausePoint.from_json(SESSION)
 
     assert pause.paused
-    assert pause.frame == Frame(0, "event", "validator", None, "valid", 14, SESSION["pause_point"]["data"])
+    assert pause.frame == Frame(
+        0, "event", "validator", None, "valid", 14, SESSION["pause_point"]["data"]
+    )
     assert pause.frame.port == "valid"
     assert pause.frame.describe() == "event validator.valid"
     assert pause.reason == "breakpoint"
@@ -104,7 +110,7 @@ def test_pause_point_from_session():
 
 
 def test_running_session_has_no_frame():
-    """A resume answer without a pause point is not paused."""
+    """A resume response without a pause point is not paused."""
     pause = PausePoint.from_json({"job_id": "j1", "status": "running", "paused": False,
                                   "pause_point": None, "step": "over"})  # fmt: skip
 
@@ -117,12 +123,17 @@ def test_variable_and_preview_defaults():
     """A variable with a broken preview still gets every preview key."""
     variable = Variable.from_json({"name": "x", "value": "oops", "editable": True})
 
-    assert variable.preview == {"repr": "oops", "type": "", "length": None, "truncated": False}
+    assert variable.preview == {
+        "repr": "oops",
+        "type": "",
+        "length": None,
+        "truncated": False,
+    }
     assert variable.editable
 
 
 def test_eval_result_error_and_value():
-    """Evaluate answers carry either a preview or an error."""
+    """Evaluate responses carry either a preview or an error."""
     ok = EvalResult.from_json(
         {"result": {"repr": "96.74", "type": "float", "length": None, "truncated": False},
          "type": "float", "error": None}
@@ -131,5 +142,7 @@ def test_eval_result_error_and_value():
         {"result": None, "type": None, "error": "NameError: name 'x' is not defined"}
     )
 
-    assert ok.ok and ok.result["repr"] == "96.74"
-    assert not failed.ok and failed.result is None
+    assert ok.ok
+    assert ok.result["repr"] == "96.74"
+    assert not failed.ok
+    assert failed.result is None

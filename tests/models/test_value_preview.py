@@ -38,11 +38,16 @@ def test_split_cut_text():
 
 def test_split_quotes_and_markers():
     """Quotes, escapes and opaque markers do not split items."""
-    text = "['a,b', \"c\\\"d\", <int with about 5,000 digits, ending in ...01>, Rec(x=1)]"
+    text = (
+        '[\'a,b\', "c\\"d", <int with about 5,000 digits, ending in ...01>, Rec(x=1)]'
+    )
     container = value_preview.split(text, "list")
 
     assert [item.text for item in container.items] == [
-        "'a,b'", '"c\\"d"', "<int with about 5,000 digits, ending in ...01>", "Rec(x=1)"
+        "'a,b'",
+        '"c\\"d"',
+        "<int with about 5,000 digits, ending in ...01>",
+        "Rec(x=1)",
     ]
 
 
@@ -84,11 +89,19 @@ def test_child_and_page_expressions():
     """Children and pages get expressions the server can evaluate."""
     item = Item("'amount'", "5")
 
-    assert value_preview.child_expression("record", "dict", item, 0) == "record['amount']"
-    assert value_preview.child_expression("items", "list", Item(None, "1"), 3) == "items[3]"
+    assert (
+        value_preview.child_expression("record", "dict", item, 0) == "record['amount']"
+    )
+    assert (
+        value_preview.child_expression("items", "list", Item(None, "1"), 3)
+        == "items[3]"
+    )
     assert value_preview.child_expression("s", "set", Item(None, "1"), 0) is None
     assert value_preview.page_expression("items", "list", 100, 100) == "items[100:200]"
-    assert value_preview.page_expression("d", "dict", 0, 10) == "dict(list(d.items())[0:10])"
+    assert (
+        value_preview.page_expression("d", "dict", 0, 10)
+        == "dict(list(d.items())[0:10])"
+    )
 
 
 def test_parse_json_value_rejects_nan():

@@ -12,7 +12,12 @@ pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
 
 def variable(name, text, type_name, length=None, *, truncated=False, editable=False):
-    preview = {"repr": text, "type": type_name, "length": length, "truncated": truncated}
+    preview = {
+        "repr": text,
+        "type": type_name,
+        "length": length,
+        "truncated": truncated,
+    }
     return Variable(name, type_name, preview, editable)
 
 
@@ -75,7 +80,7 @@ def test_children_come_from_the_preview(model, qtbot):
 
 
 def test_more_row_loads_the_next_page(model, qtbot, qtmodeltester):
-    """The "more items" row asks for the next slice and appends it."""
+    """The "more items" row requests the next slice and appends it."""
     numbers = model.index(1, 0)
     expand(model, numbers)
     assert model.rowCount(numbers) == 4
@@ -89,7 +94,12 @@ def test_more_row_loads_the_next_page(model, qtbot, qtmodeltester):
     assert expression == "numbers[3:103]"
 
     page = "[" + ", ".join(str(i) for i in range(3, 103)) + "]"
-    model.supply(request_id, EvalResult({"repr": page, "type": "list", "length": 100, "truncated": False}, "list"))
+    model.supply(
+        request_id,
+        EvalResult(
+            {"repr": page, "type": "list", "length": 100, "truncated": False}, "list"
+        ),
+    )
 
     assert model.rowCount(numbers) == 104
     assert child(model, numbers, 102).data() == "[102]"
@@ -112,7 +122,13 @@ def test_elided_value_is_fetched(model, qtbot):
     request_id, expression = blocker.args
     assert expression == "deep['a']['b']"
 
-    model.supply(request_id, EvalResult({"repr": "{'c': 3}", "type": "dict", "length": 1, "truncated": False}, "dict"))
+    model.supply(
+        request_id,
+        EvalResult(
+            {"repr": "{'c': 3}", "type": "dict", "length": 1, "truncated": False},
+            "dict",
+        ),
+    )
     assert model.rowCount(b) == 1
     assert child(model, b, 0, VariableColumn.VALUE).data() == "3"
 
@@ -134,14 +150,19 @@ def test_failed_fetch_shows_the_error(model, qtbot):
 
 
 def test_stale_answer_is_dropped(model, qtbot):
-    """An answer that arrives after the variables changed is ignored."""
+    """An evaluation that arrives after the variables changed is ignored."""
     numbers = model.index(1, 0)
     expand(model, numbers)
     with qtbot.waitSignal(model.fetch_requested) as blocker:
         model.load_more(child(model, numbers, 3))
 
     model.set_variables(VARIABLES)
-    model.supply(blocker.args[0], EvalResult({"repr": "[3]", "type": "list", "length": 1, "truncated": False}, "list"))
+    model.supply(
+        blocker.args[0],
+        EvalResult(
+            {"repr": "[3]", "type": "list", "length": 1, "truncated": False}, "list"
+        ),
+    )
 
     assert model.rowCount(model.index(1, 0)) == 0
 

@@ -34,7 +34,10 @@ def value(model, row):
 
 def test_expressions_persist_between_runs(model, path):
     """Expressions are saved and loaded by a new model."""
-    assert json.loads(path.read_text(encoding="utf-8"))["expressions"] == ["record['amount']", "nope"]
+    assert json.loads(path.read_text(encoding="utf-8"))["expressions"] == [
+        "record['amount']",
+        "nope",
+    ]
 
     assert WatchModel(path=path).expressions() == ["record['amount']", "nope"]
 
@@ -54,12 +57,17 @@ def test_results_show_type_value_or_error(model):
     model.set_result(0, "record['amount']", EvalResult(
         {"repr": "96.74", "type": "float", "length": None, "truncated": False}, "float"
     ))  # fmt: skip
-    model.set_result(1, "nope", EvalResult.failed("NameError: name 'nope' is not defined"))
+    model.set_result(
+        1, "nope", EvalResult.failed("NameError: name 'nope' is not defined")
+    )
 
     assert model.index(0, WatchColumn.TYPE).data() == "float"
     assert value(model, 0) == "96.74"
     assert value(model, 1) == "NameError: name 'nope' is not defined"
-    assert model.index(1, WatchColumn.VALUE).data(Qt.ItemDataRole.ForegroundRole) is not None
+    assert (
+        model.index(1, WatchColumn.VALUE).data(Qt.ItemDataRole.ForegroundRole)
+        is not None
+    )
 
 
 def test_stale_result_is_ignored(model):
@@ -88,7 +96,7 @@ def test_add_row_adds_and_blank_removes(model, qtbot, path, qtmodeltester):
 
 
 def test_clear_results_and_pending(model):
-    """Pending rows say so, and clearing forgets every value."""
+    """Pending rows show "evaluating", and clearing forgets every value."""
     model.set_pending(0)
     assert value(model, 0) == "evaluating…"
 

@@ -3,7 +3,8 @@
 It sends ``connection:status`` on connect, periodic ``{"type": "ping"}``
 messages, numbered events, replays from ``?after_seq=`` (with
 ``catch_up:incomplete`` when the requested events were forgotten), and rejects
-a wrong API key with an HTTP 403 handshake.
+a wrong API key with an HTTP 403 handshake. Recorder collects what an
+EventStream emits.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from app.services.stream import ConnectionState, EventStream
 
 
 class Changes:
@@ -40,6 +44,43 @@ class Changes:
             while not predicate():
                 self._event.clear()
                 await self._event.wait()
+
+
+class Recorder:
+    """Collects everything an EventStream emits and wakes waiting tests."""
+
+    def __init__(self, stream: EventStream, changes: Changes) -> None:
+        self.statuses = []
+        self.status_times: list[float] = []
+        self.events: list[dict] = []
+        self.resyncs: list[str] = []
+        self._changes = changes
+        stream.status_changed.connect(self._on_status)
+        stream.event_received.connect(self._on_event)
+        stream.resync_needed.connect(self._on_resync)
+
+    def _on_status(self, status) -> None:
+        self.statuses.append(status)
+        self.status_times.append(time.monotonic())
+        self._changes.notify()
+
+    def _on_event(self, event: dict) -> None:
+        self.events.append(event)
+        self._changes.notify()
+
+    def _on_resync(self, reason: str) -> None:
+        self.resyncs.append(reason)
+        self._changes.notify()
+
+    @property
+    def state(self) -> ConnectionState | None:
+        return self.statuses[-1].state if self.statuses else None
+
+    def seqs(self) -> list[int]:
+        return [event["seq"] for event in self.events]
+
+    def count(self, state: ConnectionState) -> int:
+        return sum(1 for status in self.statuses if status.state is state)
 
 
 class ProtocolServer:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
-from protocol_server import Changes
-from test_stream import Recorder
+from protocol_server import Changes, Recorder
 
 from app.models import records
 from app.services.api import ApiClient, ApiError
@@ -237,49 +233,26 @@ def test_launcher_runs_embedded_server(run, tmp_path):
     assert not launcher.is_running
 
 
-class _ThreadedServer(uvicorn.Server):
-    """uvicorn in a background thread that reports when it accepts connections."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets=None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
-
-
 @pytest.fixture
 def fast_heartbeat_server(tmp_path) -> Iterator[str]:
-    """Run the embedded server's app in a thread with a 0.1 s heartbeat; yield its URL.
+    """Run the embedded server in a thread with a 0.1 s heartbeat; yield its URL.
 
     The thread starts and stops outside the Qt event loop, so the waits here
     block only the test.
     """
-    from embedded_server.app import create_app
     from embedded_server.settings import Settings
+    from tests.serverutil import start_server
 
+    # The server wraps sys.stdout and sys.stderr to capture job output.
+    saved_streams = sys.stdout, sys.stderr
     settings = Settings(
         db_path=tmp_path / "history.db", api_key=API_KEY, heartbeat_interval=0.1
     )
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
-    server = _ThreadedServer(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, daemon=True
-    )
-    # The server wraps sys.stdout and sys.stderr to capture job output.
-    saved_streams = sys.stdout, sys.stderr
-    thread.start()
+    server = start_server(settings)
     try:
-        assert server.ready.wait(15.0), "the in-process server did not start"
-        yield f"http://127.0.0.1:{port}"
+        yield server.url
     finally:
-        server.should_exit = True
-        thread.join(15.0)
-        listener.close()
+        server.stop()
         sys.stdout, sys.stderr = saved_streams
 
 

@@ -58,7 +58,12 @@ def debug(server, run):
 
 def submit(server, params):
     with httpx.Client(base_url=server.url, headers=server.headers, timeout=10) as http:
-        body = {"flow_id": "pipeline", "routine_id": "source", "slot_name": "input", "data": params}
+        body = {
+            "flow_id": "pipeline",
+            "routine_id": "source",
+            "slot_name": "input",
+            "data": params,
+        }
         response = http.post("/api/v1/jobs", json=body)
         assert response.status_code == 201, response.text
         return response.json()["job_id"]
@@ -86,7 +91,8 @@ def test_flow_breakpoint_lifecycle(debug, run):
     edited = run(debug.update_breakpoint(created, condition="value > 6", enabled=False))
     run(debug.delete_breakpoint(created))
 
-    assert created.flow_id == "pipeline" and created.slot_name == "input"
+    assert created.flow_id == "pipeline"
+    assert created.slot_name == "input"
     assert [item.breakpoint_id for item in listed] == [created.breakpoint_id]
     assert (edited.condition, edited.enabled) == ("value > 6", False)
     assert run(debug.list_flow_breakpoints("pipeline")) == []
@@ -108,10 +114,13 @@ def test_invalid_condition_gives_column(debug, run):
 def test_job_breakpoint_lifecycle(server, debug, run):
     """Breakpoints of one job are listed, edited and removed on the job's routes."""
     job_id = submit(server, {"value": 1})
-    created = run(debug.create_job_breakpoint(job_id, BreakpointSpec("sink", "slot", "input")))
+    created = run(
+        debug.create_job_breakpoint(job_id, BreakpointSpec("sink", "slot", "input"))
+    )
     edited = run(debug.update_breakpoint(created, hit_condition=">= 2"))
 
-    assert created.job_id == job_id and created.scope == "job"
+    assert created.job_id == job_id
+    assert created.scope == "job"
     assert edited.hit_condition == ">= 2"
     assert [item.breakpoint_id for item in run(debug.list_job_breakpoints(job_id))] == [
         created.breakpoint_id
@@ -122,7 +131,11 @@ def test_job_breakpoint_lifecycle(server, debug, run):
 
 def test_inspect_edit_step_and_resume(server, debug, run):
     """A paused job can be inspected, changed, stepped and continued."""
-    run(debug.create_flow_breakpoint("pipeline", BreakpointSpec("sink", "slot", "input")))
+    run(
+        debug.create_flow_breakpoint(
+            "pipeline", BreakpointSpec("sink", "slot", "input")
+        )
+    )
     job_id = submit(server, {"value": 4})
     wait_paused(server, job_id)
 
@@ -134,9 +147,12 @@ def test_inspect_edit_step_and_resume(server, debug, run):
     changed = run(debug.set_variable(job_id, "value", 400))
     stepped = run(debug.step_over(job_id))
 
-    assert session.paused and session.frame.describe() == "slot sink.input"
-    assert frames[0].routine_id == "sink" and len(frames) > 3
-    assert names["value"].editable and not names["routine_id"].editable
+    assert session.paused
+    assert session.frame.describe() == "slot sink.input"
+    assert frames[0].routine_id == "sink"
+    assert len(frames) > 3
+    assert names["value"].editable
+    assert not names["routine_id"].editable
     assert (evaluated.type, evaluated.result["repr"]) == ("int", "40")
     assert missing.error == "NameError: name 'nope' is not defined"
     assert changed.preview["repr"] == "400"
@@ -169,7 +185,11 @@ def test_evaluate_turned_off(make_server, run):
     client = ApiClient(server.url, API_KEY)
     debug = DebugApi(client)
     try:
-        run(debug.create_flow_breakpoint("pipeline", BreakpointSpec("sink", "slot", "input")))
+        run(
+            debug.create_flow_breakpoint(
+                "pipeline", BreakpointSpec("sink", "slot", "input")
+            )
+        )
         job_id = submit(server, {"value": 1})
         wait_paused(server, job_id)
         with pytest.raises(ApiError) as caught:

@@ -4,51 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from protocol_server import Changes, ProtocolServer
+from protocol_server import Changes, ProtocolServer, Recorder
 
 from app.models import records
 from app.services.stream import ConnectionState, EventStream, websocket_url
-
-
-class Recorder:
-    """Collects everything an EventStream emits and wakes waiting tests."""
-
-    def __init__(self, stream: EventStream, changes: Changes) -> None:
-        self.statuses = []
-        self.status_times: list[float] = []
-        self.events: list[dict] = []
-        self.resyncs: list[str] = []
-        self._changes = changes
-        stream.status_changed.connect(self._on_status)
-        stream.event_received.connect(self._on_event)
-        stream.resync_needed.connect(self._on_resync)
-
-    def _on_status(self, status) -> None:
-        self.statuses.append(status)
-        self.status_times.append(time.monotonic())
-        self._changes.notify()
-
-    def _on_event(self, event: dict) -> None:
-        self.events.append(event)
-        self._changes.notify()
-
-    def _on_resync(self, reason: str) -> None:
-        self.resyncs.append(reason)
-        self._changes.notify()
-
-    @property
-    def state(self) -> ConnectionState | None:
-        return self.statuses[-1].state if self.statuses else None
-
-    def seqs(self) -> list[int]:
-        return [event["seq"] for event in self.events]
-
-    def count(self, state: ConnectionState) -> int:
-        return sum(1 for status in self.statuses if status.state is state)
 
 
 @contextlib.asynccontextmanager

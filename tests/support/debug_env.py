@@ -1,4 +1,8 @@
-"""A real embedded server with a REST client and event stream, for debugger tests."""
+"""A real embedded server with a REST client and event stream, for debugger tests.
+
+Import ``debug_server_fixture`` and ``debug_env_fixture`` into a test module
+to use the ``debug_server`` and ``debug_env`` fixtures there.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,9 @@ class DebugEnv:
 
     def post(self, path: str, body: Any = None, **params: Any) -> Any:
         """Send a request from the test thread, outside the Qt loop."""
-        with httpx.Client(base_url=self.server.url, headers=self.server.headers, timeout=30) as http:
+        with httpx.Client(
+            base_url=self.server.url, headers=self.server.headers, timeout=30
+        ) as http:
             response = http.post(path, json=body, params=params)
             response.raise_for_status()
             return response.json()
@@ -53,7 +59,9 @@ def server_settings(tmp_path, *, demo: bool = False, **overrides: Any) -> Settin
         "demo": demo,
     }
     if not demo:
-        options.update(routines_dirs=[FIXTURES / "routines"], flows_dirs=[FIXTURES / "flows"])
+        options.update(
+            routines_dirs=[FIXTURES / "routines"], flows_dirs=[FIXTURES / "flows"]
+        )
     options.update(overrides)
     return Settings(**options)
 
@@ -81,8 +89,8 @@ def collect_on_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
         gc.enable()
 
 
-@pytest.fixture
-def debug_server(request, tmp_path) -> Iterator[RunningServer]:
+@pytest.fixture(name="debug_server")
+def debug_server_fixture(request, tmp_path) -> Iterator[RunningServer]:
     """Start the server before the Qt loop fixture takes over asyncio."""
     with collect_on_main_thread(request):
         running = start_server(server_settings(tmp_path))
@@ -92,13 +100,15 @@ def debug_server(request, tmp_path) -> Iterator[RunningServer]:
             running.stop()
 
 
-@pytest.fixture
-def debug_env(debug_server, qtbot, run_async) -> Iterator[DebugEnv]:
+@pytest.fixture(name="debug_env")
+def debug_env_fixture(debug_server, qtbot, run_async) -> Iterator[DebugEnv]:
     """Connect a client and a live event stream to ``debug_server``."""
     api = ApiClient(debug_server.url, API_KEY)
     stream = EventStream(debug_server.url, API_KEY)
     stream.start()
-    qtbot.waitUntil(lambda: stream.status.state is ConnectionState.CONNECTED, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: stream.status.state is ConnectionState.CONNECTED, timeout=10_000
+    )
     yield DebugEnv(debug_server, api, stream)
     run_async(stream.stop(), timeout=10_000)
     run_async(api.aclose())

@@ -37,10 +37,16 @@ from app.views.debug.condition_editor import ConditionEditor
 
 logger = logging.getLogger(__name__)
 
-_KIND_LABELS = ((SLOT, "Data enters a slot"), (ROUTINE, "Routine logic runs"), (EVENT, "An event is emitted"))
+_KIND_LABELS = (
+    (SLOT, "Data enters a slot"),
+    (ROUTINE, "Routine logic runs"),
+    (EVENT, "An event is emitted"),
+)
 _ANY_PORT = "(any)"
 # The server's hit condition grammar: [op] count, or % count [(==|=|!=) remainder].
-_HIT_RE = re.compile(r"^\s*(?:(?:>=|<=|==|!=|>|<|=)?\s*\d{1,12}|%\s*[1-9]\d{0,11}(?:\s*(?:==|=|!=)\s*\d{1,12})?)\s*$")
+_HIT_RE = re.compile(
+    r"^\s*(?:(?:>=|<=|==|!=|>|<|=)?\s*\d{1,12}|%\s*[1-9]\d{0,11}(?:\s*(?:==|=|!=)\s*\d{1,12})?)\s*$"
+)
 _ERROR_STYLE = "color: #c53030;"
 
 
@@ -84,7 +90,9 @@ class BreakpointDialog(QDialog):
         self.port_box = QComboBox(self)
         self.scope_box = QComboBox(self)
         self.condition_editor = ConditionEditor(
-            self, placeholder="Blank means always, e.g. amount > 100", debounce_ms=debounce_ms
+            self,
+            placeholder="Blank means always, e.g. amount > 100",
+            debounce_ms=debounce_ms,
         )
         self.hit_edit = QLineEdit(self)
         self.hit_edit.setPlaceholderText("Blank, or e.g. >= 3 or % 10 == 0")
@@ -164,7 +172,13 @@ class BreakpointDialog(QDialog):
         self.log_check.setChecked(item.log_message is not None)
         self.log_edit.setText(item.log_message or "")
         self.enabled_check.setChecked(item.enabled)
-        for box in (self.flow_box, self.routine_box, self.kind_box, self.port_box, self.scope_box):
+        for box in (
+            self.flow_box,
+            self.routine_box,
+            self.kind_box,
+            self.port_box,
+            self.scope_box,
+        ):
             box.setEnabled(False)
 
     def _connect(self) -> None:
@@ -196,7 +210,15 @@ class BreakpointDialog(QDialog):
         flow = self._flows.get(self.flow_box.currentData())
         routine = flow.routines.get(self.routine_box.currentData()) if flow else None
         kind = self.kind_box.currentData()
-        ports = () if routine is None else routine.slots if kind == SLOT else routine.events if kind == EVENT else ()
+        ports = (
+            ()
+            if routine is None
+            else routine.slots
+            if kind == SLOT
+            else routine.events
+            if kind == EVENT
+            else ()
+        )
         self.port_box.clear()
         if kind != ROUTINE:
             self.port_box.addItem(_ANY_PORT, None)
@@ -210,7 +232,9 @@ class BreakpointDialog(QDialog):
     @Slot(str)
     def _on_hit_text_changed(self, text: str) -> None:
         valid = not text.strip() or _HIT_RE.match(text) is not None
-        self.hit_message.setText("" if valid else "Use a count such as 5, >= 3 or % 10 == 0")
+        self.hit_message.setText(
+            "" if valid else "Use a count such as 5, >= 3 or % 10 == 0"
+        )
         self.hit_message.setVisible(not valid)
         self._update_save()
 
@@ -226,7 +250,7 @@ class BreakpointDialog(QDialog):
         self.save_button.setEnabled(ready)
 
     def is_save_enabled(self) -> bool:
-        """Whether Save can be pressed."""
+        """Return whether the Save button is enabled."""
         return self.save_button.isEnabled()
 
     # -- saving --------------------------------------------------------------------
@@ -264,7 +288,9 @@ class BreakpointDialog(QDialog):
     async def _save(self, spec: BreakpointSpec) -> BreakpointInfo:
         if self._item is None:
             return await self._controller.create(
-                spec, flow_id=self.flow_box.currentData(), job_id=self.scope_box.currentData()
+                spec,
+                flow_id=self.flow_box.currentData(),
+                job_id=self.scope_box.currentData(),
             )
         return await self._controller.update(
             self._item,
@@ -275,17 +301,25 @@ class BreakpointDialog(QDialog):
         )
 
     def _show_error(self, exc: Exception) -> None:
-        details = exc.details if isinstance(exc, ApiError) and isinstance(exc.details, dict) else {}
+        details = (
+            exc.details
+            if isinstance(exc, ApiError) and isinstance(exc.details, dict)
+            else {}
+        )
         field, column = details.get("field"), details.get("column")
         if field == "condition":
-            self.condition_editor.show_error(_server_message(exc), column if isinstance(column, int) else None)
+            self.condition_editor.show_error(
+                _server_message(exc), column if isinstance(column, int) else None
+            )
             self.condition_editor.edit.setFocus(Qt.FocusReason.OtherFocusReason)
             return
         if field == "hit_condition":
             self.hit_message.setText(_server_message(exc))
             self.hit_message.show()
             return
-        self.error_label.setText(f"Couldn't save the breakpoint: {notify.describe(exc)}")
+        self.error_label.setText(
+            f"Couldn't save the breakpoint: {notify.describe(exc)}"
+        )
         self.error_label.show()
 
 

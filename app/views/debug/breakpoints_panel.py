@@ -49,7 +49,9 @@ class BreakpointsPanel(QWidget):
 
     dialog_opened = Signal(object)
 
-    def __init__(self, controller: BreakpointsController, parent: QWidget | None = None):
+    def __init__(
+        self, controller: BreakpointsController, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self._controller = controller
         self._job_id: str | None = None
@@ -67,7 +69,9 @@ class BreakpointsPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setHighlightSections(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        self.table.verticalHeader().setDefaultSectionSize(
+            self.table.fontMetrics().height() + 8
+        )
         for column, width in _COLUMN_WIDTHS.items():
             self.table.setColumnWidth(column, width)
 
@@ -75,7 +79,9 @@ class BreakpointsPanel(QWidget):
         self.add_button.setObjectName("add_breakpoint_button")
         self.edit_button = QPushButton("Edit…", self)
         self.remove_button = QPushButton("Remove", self)
-        self.empty_label = QLabel("No breakpoints. Add one, or press F9 on a call stack frame.", self)
+        self.empty_label = QLabel(
+            "No breakpoints. Add one, or press F9 on a call stack frame.", self
+        )
         self.empty_label.setObjectName("breakpoints_empty")
         self._build_layout()
 
@@ -113,7 +119,9 @@ class BreakpointsPanel(QWidget):
     def selected_breakpoints(self) -> list[BreakpointInfo]:
         """Return the breakpoints of the selected rows."""
         model = self._controller.model
-        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        rows = sorted(
+            index.row() for index in self.table.selectionModel().selectedRows()
+        )
         return [item for row in rows if (item := model.breakpoint_at(row)) is not None]
 
     def selected_place(self) -> BreakpointPlace | None:
@@ -128,13 +136,21 @@ class BreakpointsPanel(QWidget):
 
     def open_add_dialog(self, place: BreakpointPlace | None = None) -> BreakpointDialog:
         """Open the Add dialog, with ``place`` chosen when given."""
-        return self._open(BreakpointDialog(
-            self._controller.flows, self._controller, self, place=place, job_id=self._job_id
-        ))  # fmt: skip
+        return self._open(
+            BreakpointDialog(
+                self._controller.flows,
+                self._controller,
+                self,
+                place=place,
+                job_id=self._job_id,
+            )
+        )
 
     def open_edit_dialog(self, item: BreakpointInfo) -> BreakpointDialog:
         """Open the Edit dialog for ``item``."""
-        return self._open(BreakpointDialog(self._controller.flows, self._controller, self, item=item))
+        return self._open(
+            BreakpointDialog(self._controller.flows, self._controller, self, item=item)
+        )
 
     @Slot()
     def remove_selected(self) -> None:

@@ -1,7 +1,7 @@
 """Editor for a breakpoint condition: Python highlighting and syntax checks as you type.
 
 The text is checked with ``ast.parse(text, mode="eval")`` on every change,
-so ``validity_changed`` is current at once; the red wavy underline and the
+so ``validity_changed`` is current at once. The red wavy underline and the
 message appear only after typing pauses, so a half-typed word is not
 flagged. The server checks more rules (no names starting with ``_``, no
 lambdas, ...); its 422 answer is shown in the same place with
@@ -28,7 +28,7 @@ _ERROR_COLOR = QColor("#c53030")
 
 @dataclass(frozen=True)
 class SyntaxProblem:
-    """Where an expression fails to parse.
+    """The position and message of a syntax error in an expression.
 
     Attributes:
         line: 1-based line.
@@ -41,7 +41,11 @@ class SyntaxProblem:
 
     def describe(self, multiline: bool = False) -> str:
         """Return ``Column 4: invalid syntax``, with the line when there are several."""
-        where = f"Line {self.line}, column {self.column}" if multiline else f"Column {self.column}"
+        where = (
+            f"Line {self.line}, column {self.column}"
+            if multiline
+            else f"Column {self.column}"
+        )
         return f"{where}: {self.message}"
 
 
@@ -100,7 +104,9 @@ class ConditionEditor(QWidget):
         self.message.setObjectName("condition_message")
         self.message.setWordWrap(True)
         self.message.setStyleSheet(f"color: {_ERROR_COLOR.name()};")
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         self.message.hide()
 
         layout = QVBoxLayout(self)
@@ -145,7 +151,9 @@ class ConditionEditor(QWidget):
     def show_error(self, message: str, column: int | None, line: int = 1) -> None:
         """Show an error from the server, underlining ``column`` (1-based) when given."""
         self._debounce.stop()
-        self._show(SyntaxProblem(message, line, column or 1), underline=column is not None)
+        self._show(
+            SyntaxProblem(message, line, column or 1), underline=column is not None
+        )
 
     # -- internals --------------------------------------------------------------
 

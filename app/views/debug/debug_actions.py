@@ -17,28 +17,85 @@ MENU_TITLE = "&Debug"
 _SP = QStyle.StandardPixmap
 
 DEBUG_ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("debug_continue", "&Continue", MENU_TITLE,
-               "Continue the paused job until the next breakpoint", "F5", _SP.SP_MediaPlay, toolbar=True),
-    ActionSpec("debug_pause", "&Pause", MENU_TITLE,
-               "Pause the selected job at its next pause point", "F6", _SP.SP_MediaPause, toolbar=True),
-    ActionSpec("debug_stop", "S&top", MENU_TITLE,
-               "Cancel the selected job", "Shift+F5", _SP.SP_MediaStop, toolbar=True),
-    ActionSpec("debug_step_over", "Step &Over", MENU_TITLE,
-               "Run to the next slot or routine point, skipping the routine's emits", "F10",
-               _SP.SP_ArrowRight, toolbar=True, separator_before=True),
-    ActionSpec("debug_step_into", "Step &Into", MENU_TITLE,
-               "Run to the very next pause point", "F11", _SP.SP_ArrowDown, toolbar=True),
-    ActionSpec("debug_step_out", "Step O&ut", MENU_TITLE,
-               "Finish the current routine's work, then pause", "Shift+F11", _SP.SP_ArrowUp,
-               toolbar=True),
-    ActionSpec("toggle_breakpoint", "&Toggle Breakpoint", MENU_TITLE,
-               "Add or remove a breakpoint at the selected frame or breakpoint", "F9",
-               _SP.SP_DialogApplyButton, separator_before=True),
-    ActionSpec("add_breakpoint", "&New Breakpoint…", MENU_TITLE,
-               "Add a breakpoint by picking a flow, routine and slot or event", "Ctrl+F9"),
-)  # fmt: skip
+    ActionSpec(
+        "debug_continue",
+        "&Continue",
+        MENU_TITLE,
+        "Continue the paused job until the next breakpoint",
+        "F5",
+        _SP.SP_MediaPlay,
+        toolbar=True,
+    ),
+    ActionSpec(
+        "debug_pause",
+        "&Pause",
+        MENU_TITLE,
+        "Pause the selected job at its next pause point",
+        "F6",
+        _SP.SP_MediaPause,
+        toolbar=True,
+    ),
+    ActionSpec(
+        "debug_stop",
+        "S&top",
+        MENU_TITLE,
+        "Cancel the selected job",
+        "Shift+F5",
+        _SP.SP_MediaStop,
+        toolbar=True,
+    ),
+    ActionSpec(
+        "debug_step_over",
+        "Step &Over",
+        MENU_TITLE,
+        "Run to the next slot or routine point, skipping the routine's emits",
+        "F10",
+        _SP.SP_ArrowRight,
+        toolbar=True,
+        separator_before=True,
+    ),
+    ActionSpec(
+        "debug_step_into",
+        "Step &Into",
+        MENU_TITLE,
+        "Run to the very next pause point",
+        "F11",
+        _SP.SP_ArrowDown,
+        toolbar=True,
+    ),
+    ActionSpec(
+        "debug_step_out",
+        "Step O&ut",
+        MENU_TITLE,
+        "Finish the current routine's work, then pause",
+        "Shift+F11",
+        _SP.SP_ArrowUp,
+        toolbar=True,
+    ),
+    ActionSpec(
+        "toggle_breakpoint",
+        "&Toggle Breakpoint",
+        MENU_TITLE,
+        "Add or remove a breakpoint at the selected frame or breakpoint",
+        "F9",
+        _SP.SP_DialogApplyButton,
+        separator_before=True,
+    ),
+    ActionSpec(
+        "add_breakpoint",
+        "&New Breakpoint…",
+        MENU_TITLE,
+        "Add a breakpoint by picking a flow, routine and slot or event",
+        "Ctrl+F9",
+    ),
+)
 
-STEP_ACTIONS = ("debug_continue", "debug_step_over", "debug_step_into", "debug_step_out")
+STEP_ACTIONS = (
+    "debug_continue",
+    "debug_step_over",
+    "debug_step_into",
+    "debug_step_out",
+)
 
 
 def build(
@@ -68,8 +125,8 @@ def build(
 def free_f5(window: QMainWindow) -> None:
     """Move other actions of the window off F5, so F5 means Continue.
 
-    On Windows and Linux the standard Refresh key is F5, which the jobs
-    list's Refresh action uses; two actions on one key make Qt ignore both.
+    On Windows and Linux the standard Refresh key is F5, and the jobs list's
+    Refresh action uses it. Qt ignores a key that two actions share.
     """
     f5 = QKeySequence("F5")
     for action in window.findChildren(QAction):

@@ -51,7 +51,9 @@ def utf16_offsets(text: str) -> list[int]:
     return offsets
 
 
-def _make_format(color: str, *, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+def _make_format(
+    color: str, *, bold: bool = False, italic: bool = False
+) -> QTextCharFormat:
     text_format = QTextCharFormat()
     text_format.setForeground(QColor(color))
     if bold:
@@ -86,7 +88,9 @@ class PythonHighlighter(QSyntaxHighlighter):
 
     # -- lexing --------------------------------------------------------------
 
-    def _spans(self, text: str, skip: int) -> Iterator[tuple[int, int, QTextCharFormat]]:
+    def _spans(
+        self, text: str, skip: int
+    ) -> Iterator[tuple[int, int, QTextCharFormat]]:
         """Yield ``(start, length, format)`` in code points of the block's own text."""
         lexer = self._python_lexer()
         for start, token_type, value in lexer.get_tokens_unprocessed(text):
@@ -152,7 +156,9 @@ class PythonHighlighter(QSyntaxHighlighter):
         return state
 
     @Slot(int, int, int)
-    def _on_document_contents_change(self, _position: int, removed: int, added: int) -> None:
+    def _on_document_contents_change(
+        self, _position: int, removed: int, added: int
+    ) -> None:
         if removed + added > BULK_EDIT_CHARS:
             self._bulk_timer.start()
 

@@ -88,7 +88,13 @@ class DebuggerUi(QObject):
         actions: The debugger's QActions by id.
     """
 
-    def __init__(self, window: QMainWindow, debug_api: DebugApi, *, watch_path: Path | None = None):
+    def __init__(
+        self,
+        window: QMainWindow,
+        debug_api: DebugApi,
+        *,
+        watch_path: Path | None = None,
+    ):
         super().__init__(window)
         self.window = window
         self.controller = DebugController(
@@ -105,7 +111,9 @@ class DebuggerUi(QObject):
         self._place: BreakpointPlace | None = None
 
         self.docks = self._add_docks()
-        self.actions, self.menu, self.toolbar = debug_actions.build(window, self._handlers())
+        self.actions, self.menu, self.toolbar = debug_actions.build(
+            window, self._handlers()
+        )
         debug_actions.free_f5(window)
         self._add_view_menu_entries()
         self._connect()
@@ -139,33 +147,37 @@ class DebuggerUi(QObject):
         return docks
 
     def _default_layout(self, docks: dict[str, QDockWidget]) -> None:
-        """Put the paused job beside the job detail, the stack and watches below."""
+        """Put the paused job beside the job detail, the rest beside the event log."""
         window = self.window
         detail = window.findChild(QDockWidget, "job_detail_dock")
         event_log = window.findChild(QDockWidget, "event_log_dock")
-        paused, stack, watch = docks["paused_job_dock"], docks["call_stack_dock"], docks["watch_dock"]
-        # A dock that is already tabbed cannot be split, so split first.
+        paused, watch = docks["paused_job_dock"], docks["watch_dock"]
         if detail is not None:
-            window.splitDockWidget(detail, watch, Qt.Orientation.Vertical)
             window.tabifyDockWidget(detail, paused)
             detail.raise_()
-        else:
-            window.splitDockWidget(paused, watch, Qt.Orientation.Vertical)
-        window.tabifyDockWidget(watch, stack)
-        watch.raise_()
-        window.resizeDocks([paused, watch], [520, 220], Qt.Orientation.Vertical)
+        # A dock that is already tabbed cannot be split, so split first.
         if event_log is not None:
+            window.splitDockWidget(event_log, watch, Qt.Orientation.Horizontal)
             window.tabifyDockWidget(event_log, docks["breakpoints_dock"])
             event_log.raise_()
+            window.resizeDocks([event_log, watch], [720, 540], Qt.Orientation.Horizontal)
+        window.tabifyDockWidget(watch, docks["call_stack_dock"])
+        watch.raise_()
 
     def _add_view_menu_entries(self) -> None:
         view_menu = next(
-            (action.menu() for action in self.window.menuBar().actions() if action.text() == "&View"),
+            (
+                action.menu()
+                for action in self.window.menuBar().actions()
+                if action.text() == "&View"
+            ),
             None,
         )
         if view_menu is None:
             return
-        separator = next((action for action in view_menu.actions() if action.isSeparator()), None)
+        separator = next(
+            (action for action in view_menu.actions() if action.isSeparator()), None
+        )
         for name in DOCK_NAMES:
             view_menu.insertAction(separator, self.docks[name].toggleViewAction())
 
@@ -211,22 +223,33 @@ class DebuggerUi(QObject):
         self._place = place
 
     def current_place(self) -> BreakpointPlace | None:
-        """Return the place F9 toggles: the focused pane's selection first."""
+        """Return the place F9 toggles.
+
+        The selected frame of a focused call stack comes first, then a place
+        set with ``set_selected_place``, then the selected frame, then the
+        pause point.
+        """
         focus = self.window.focusWidget()
-        if focus is self.call_stack_panel.table and self.call_stack_panel.selected_place():
-            return self.call_stack_panel.selected_place()
-        if focus is self.breakpoints_panel.table and self.breakpoints_panel.selected_place():
-            return self.breakpoints_panel.selected_place()
+        frame_place = self.call_stack_panel.selected_place()
+        if focus is self.call_stack_panel.table and frame_place is not None:
+            return frame_place
         if self._place is not None:
             return self._place
-        return self.call_stack_panel.selected_place() or self._pause_place()
+        return frame_place or self._pause_place()
 
     @Slot()
     def toggle_breakpoint(self) -> None:
-        """Add or remove a flow breakpoint at ``current_place``."""
+        """Remove the selected breakpoints, or toggle a flow breakpoint at ``current_place``."""
+        focus = self.window.focusWidget()
+        selected = self.breakpoints_panel.selected_breakpoints()
+        if focus is self.breakpoints_panel.table and selected:
+            self.controller.breakpoints.delete_later(selected)
+            return
         place = self.current_place()
         if place is None:
-            notify.info("Select a call stack frame or a breakpoint first, then press F9 to toggle a breakpoint there.")
+            notify.info(
+                "Select a call stack frame or a breakpoint first, then press F9 to toggle a breakpoint there."
+            )
             return
         self.controller.breakpoints.toggle(place)
 
@@ -248,7 +271,9 @@ class DebuggerUi(QObject):
     def _on_add_breakpoint_triggered(self) -> None:
         self.docks["breakpoints_dock"].show()
         self.docks["breakpoints_dock"].raise_()
-        self.breakpoints_panel.open_add_dialog(self._place or self.breakpoints_panel.selected_place())
+        self.breakpoints_panel.open_add_dialog(
+            self._place or self.breakpoints_panel.selected_place()
+        )
 
     @Slot(object)
     def _on_controller_pause_changed(self, pause: PausePoint | None) -> None:
@@ -263,7 +288,10 @@ class DebuggerUi(QObject):
     def _on_controller_job_paused(self, job_id: str, _data: dict) -> None:
         # Follow a job that pauses unless the selected job is paused too,
         # so the user does not lose the pause they are looking at.
-        if job_id == self.controller.job_id or self.controller.state is DebugState.PAUSED:
+        if (
+            job_id == self.controller.job_id
+            or self.controller.state is DebugState.PAUSED
+        ):
             return
         self.select_job(job_id)
         jobs_panel = getattr(self.window, "jobs_panel", None)

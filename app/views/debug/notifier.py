@@ -21,8 +21,8 @@ class PauseNotifier(QObject):
     A flow breakpoint can pause many jobs at once, so pauses that arrive
     within ``coalesce_ms`` of each other produce one message. The message
     goes to the system tray when the desktop has one, else to the status
-    bar through notify, and the window asks for attention either way
-    (``QApplication.alert``).
+    bar through notify. Either way the window requests attention with
+    ``QApplication.alert``.
 
     Attributes:
         last_message: The text of the last notification, for tests.
@@ -38,7 +38,9 @@ class PauseNotifier(QObject):
     ):
         super().__init__(parent)
         self._window = window
-        self._use_tray = QSystemTrayIcon.isSystemTrayAvailable() if use_tray is None else use_tray
+        self._use_tray = (
+            QSystemTrayIcon.isSystemTrayAvailable() if use_tray is None else use_tray
+        )
         self._tray: QSystemTrayIcon | None = None
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self.last_message: str | None = None
@@ -76,7 +78,9 @@ class PauseNotifier(QObject):
         if self._tray is None:
             icon = self._window.windowIcon()
             if icon.isNull():
-                icon = self._window.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+                icon = self._window.style().standardIcon(
+                    QStyle.StandardPixmap.SP_MessageBoxInformation
+                )
             self._tray = QSystemTrayIcon(icon, self)
             self._tray.setToolTip(QApplication.applicationName() or "Overseer Desktop")
             self._tray.messageClicked.connect(self._on_tray_message_clicked)
@@ -96,6 +100,10 @@ def _describe(pending: list[tuple[str, dict[str, Any]]]) -> str:
     job_id, data = pending[0]
     kind = data.get("kind") or "pause point"
     port = data.get("slot") or data.get("event")
-    where = f"{data.get('routine_id', '?')}.{port}" if port else str(data.get("routine_id", "?"))
+    where = (
+        f"{data.get('routine_id', '?')}.{port}"
+        if port
+        else str(data.get("routine_id", "?"))
+    )
     reason = " at a breakpoint" if data.get("reason") == "breakpoint" else ""
     return f"Job {job_id[:8]} paused{reason}: {kind} {where}"

@@ -57,9 +57,15 @@ class VariablesView(QTreeView):
         """Extend setModel to track expansion across resets."""
         super().setModel(model)
         header = self.header()
-        header.setSectionResizeMode(VariableColumn.NAME, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(VariableColumn.VALUE, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(VariableColumn.TYPE, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(
+            VariableColumn.NAME, QHeaderView.ResizeMode.Interactive
+        )
+        header.setSectionResizeMode(
+            VariableColumn.VALUE, QHeaderView.ResizeMode.Stretch
+        )
+        header.setSectionResizeMode(
+            VariableColumn.TYPE, QHeaderView.ResizeMode.Interactive
+        )
         self.setColumnWidth(VariableColumn.NAME, 140)
         self.setColumnWidth(VariableColumn.TYPE, 90)
         model.modelAboutToBeReset.connect(self._on_model_about_to_be_reset)
@@ -87,7 +93,9 @@ class VariablesView(QTreeView):
         self._expand_remembered(QModelIndex(), 0, self.model().rowCount() - 1)
 
     @Slot(QModelIndex, int, int)
-    def _on_model_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+    def _on_model_rows_inserted(
+        self, parent: QModelIndex, first: int, last: int
+    ) -> None:
         self._expand_remembered(parent, first, last)
 
     def _expand_remembered(self, parent: QModelIndex, first: int, last: int) -> None:
@@ -115,10 +123,16 @@ class PausedJobPanel(QWidget):
         self.title.setWordWrap(True)
         self.data_label = QLabel(self)
         self.data_label.setObjectName("pause_data")
-        self.data_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.data_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data_label.setFont(
+            QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        )
+        self.data_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         # A long preview must not widen the dock, so the label may be cut.
-        self.data_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.data_label.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        )
         self.data_label.hide()
         self.frame_label = QLabel(self)
         self.frame_label.setObjectName("frame_label")
@@ -163,5 +177,7 @@ class PausedJobPanel(QWidget):
     @Slot(int)
     def set_frame(self, index: int) -> None:
         """Say which frame's variables are shown when it is not the pause point."""
-        self.frame_label.setText(f"Variables of frame {index}; only frame 0 can be edited.")
+        self.frame_label.setText(
+            f"Variables of frame {index}; only frame 0 can be edited."
+        )
         self.frame_label.setVisible(index != 0)

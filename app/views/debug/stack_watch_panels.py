@@ -10,8 +10,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QPushButton,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +38,13 @@ def _table(parent: QWidget, name: str) -> QTableView:
     return table
 
 
+def _tool_button(text: str, parent: QWidget) -> QToolButton:
+    button = QToolButton(parent)
+    button.setText(text)
+    button.setAutoRaise(True)
+    return button
+
+
 class CallStackPanel(QWidget):
     """The frames of the pause; choosing one shows its variables and watch values.
 
@@ -60,8 +67,12 @@ class CallStackPanel(QWidget):
     def set_model(self, model: CallStackModel) -> None:
         """Show ``model``; call once."""
         self.table.setModel(model)
-        for column, width in ((FrameColumn.INDEX, 30), (FrameColumn.KIND, 60),
-                              (FrameColumn.ROUTINE, 100), (FrameColumn.PORT, 80)):  # fmt: skip
+        for column, width in (
+            (FrameColumn.INDEX, 30),
+            (FrameColumn.KIND, 60),
+            (FrameColumn.ROUTINE, 100),
+            (FrameColumn.PORT, 80),
+        ):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
 
@@ -82,7 +93,9 @@ class CallStackPanel(QWidget):
         return BreakpointPlace(self._flow_id, frame.routine_id, frame.kind, frame.port)
 
     @Slot(QItemSelection, QItemSelection)
-    def _on_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+    def _on_selection_changed(
+        self, selected: QItemSelection, _deselected: QItemSelection
+    ) -> None:
         rows = self.table.selectionModel().selectedRows()
         if rows:
             self.frame_selected.emit(rows[0].row())
@@ -105,15 +118,16 @@ class WatchPanel(QWidget):
             | QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
-        self.add_button = QPushButton("Add", self)
-        self.remove_button = QPushButton("Remove", self)
-        self.refresh_button = QPushButton("Evaluate again", self)
+        self.add_button = _tool_button("Add", self)
+        self.remove_button = _tool_button("Remove", self)
+        self.refresh_button = _tool_button("Evaluate again", self)
         buttons = QHBoxLayout()
         for button in (self.add_button, self.remove_button, self.refresh_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 4)
+        layout.setContentsMargins(6, 2, 6, 4)
+        layout.setSpacing(2)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
 
@@ -127,8 +141,8 @@ class WatchPanel(QWidget):
     def set_model(self, model: WatchModel) -> None:
         """Show ``model``; call once."""
         self.table.setModel(model)
-        self.table.setColumnWidth(WatchColumn.EXPRESSION, 180)
-        self.table.setColumnWidth(WatchColumn.TYPE, 70)
+        self.table.setColumnWidth(WatchColumn.EXPRESSION, 160)
+        self.table.setColumnWidth(WatchColumn.TYPE, 60)
 
     @Slot()
     def remove_selected(self) -> None:

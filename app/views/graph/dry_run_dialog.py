@@ -15,7 +15,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QColor, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QFontDatabase,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -106,21 +112,27 @@ class DryRunDialog(QDialog):
             self.flow_box.addItem(flow_id, flow_id)
         self.routine_box = QComboBox(self)
         self.slot_box = QComboBox(self)
+
         self.params_edit = QPlainTextEdit(self)
         self.params_edit.setObjectName("dry_run_params")
-        self.params_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.params_edit.setFont(
+            QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        )
         self.params_edit.setPlaceholderText('{"records": 20}')
         self.params_edit.setPlainText("{}")
         self.params_edit.setTabChangesFocus(True)
         self.params_message = QLabel(self)
         self.params_message.setObjectName("dry_run_params_message")
         self.params_message.setWordWrap(True)
+
         self.timeout_box = QDoubleSpinBox(self)
         self.timeout_box.setRange(0.1, MAX_TIMEOUT_S)
         self.timeout_box.setDecimals(1)
         self.timeout_box.setValue(10.0)
         self.timeout_box.setSuffix(" s")
-        self.timeout_box.setToolTip("How long a run for real may take before it is stopped")
+        self.timeout_box.setToolTip(
+            "How long a run for real may take before it is stopped"
+        )
         self.execute_box = QCheckBox("Run for real", self)
         self.execute_box.setToolTip("Run the routines, not only check the flow")
         self.execute_warning = QLabel(EXECUTE_WARNING, self)
@@ -128,6 +140,7 @@ class DryRunDialog(QDialog):
         self.execute_warning.setWordWrap(True)
         self.execute_warning.setStyleSheet(_WARNING_STYLE)
         self.execute_warning.setVisible(False)
+
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
         self.progress.setVisible(False)
@@ -138,6 +151,7 @@ class DryRunDialog(QDialog):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(_ERROR_STYLE)
         self.error_label.setVisible(False)
+
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.run_button = QPushButton("Run", self)
         self.run_button.setDefault(True)
@@ -247,7 +261,9 @@ class DryRunDialog(QDialog):
             cursor = QTextCursor(self.params_edit.document())
             length = len(self.params_edit.toPlainText())
             cursor.setPosition(min(position, max(length - 1, 0)))
-            cursor.movePosition(QTextCursor.MoveOperation.NextCharacter, QTextCursor.MoveMode.KeepAnchor)
+            cursor.movePosition(
+                QTextCursor.MoveOperation.NextCharacter, QTextCursor.MoveMode.KeepAnchor
+            )
             selection.cursor = cursor
             selections.append(selection)
         self.params_edit.setExtraSelections(selections)
@@ -310,7 +326,12 @@ class DryRunDialog(QDialog):
 
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
-        for widget in (self.flow_box, self.routine_box, self.slot_box, self.execute_box):
+        for widget in (
+            self.flow_box,
+            self.routine_box,
+            self.slot_box,
+            self.execute_box,
+        ):
             widget.setEnabled(not busy)
         if busy:
             self.run_button.setEnabled(False)
@@ -351,7 +372,12 @@ def _parse_params(text: str) -> tuple[dict[str, Any] | None, str | None, int | N
     except RecursionError:
         return None, "The JSON is nested too deeply", None
     if not isinstance(value, dict):
-        kinds = {list: "a list", str: "a string", bool: "true or false", type(None): "null"}
+        kinds = {
+            list: "a list",
+            str: "a string",
+            bool: "true or false",
+            type(None): "null",
+        }
         kind = kinds.get(type(value), "a number")
         return None, f"Params must be a JSON object ({{...}}), not {kind}", 0
     return value, None, None

@@ -43,7 +43,9 @@ class DryRunResultView(QWidget):
         super().__init__(parent)
         self.setObjectName("dry_run_result")
         self.verdict_label = _label(self, "dry_run_verdict")
-        self.verdict_label.setText("Run the dry run to see the path, the findings and the estimate.")
+        self.verdict_label.setText(
+            "Run the dry run to see the path, the findings and the estimate."
+        )
         self.warning_label = _label(self, "dry_run_warning")
         self.estimate_label = _label(self, "dry_run_estimate")
         self.missing_label = _label(self, "dry_run_missing")
@@ -55,7 +57,9 @@ class DryRunResultView(QWidget):
         self.outputs_view = QPlainTextEdit(self)
         self.outputs_view.setObjectName("dry_run_outputs")
         self.outputs_view.setReadOnly(True)
-        self.outputs_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.outputs_view.setFont(
+            QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        )
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.findings_list, "Findings")
         self.tabs.addTab(self.path_list, "Path")
@@ -63,7 +67,12 @@ class DryRunResultView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.verdict_label, self.warning_label, self.estimate_label, self.missing_label):
+        for widget in (
+            self.verdict_label,
+            self.warning_label,
+            self.estimate_label,
+            self.missing_label,
+        ):
             layout.addWidget(widget)
         layout.addWidget(self.tabs, 1)
         self.warning_label.setVisible(False)
@@ -82,7 +91,10 @@ class DryRunResultView(QWidget):
         self._fill_findings(result)
         self._fill_path(result)
         self.outputs_view.setPlainText(_outputs(result))
-        self.tabs.setTabText(0, f"Findings ({len(result.errors)} errors, {len(result.warnings)} warnings)")
+        self.tabs.setTabText(
+            0,
+            f"Findings ({len(result.errors)} errors, {len(result.warnings)} warnings)",
+        )
         self.tabs.setTabText(1, f"Path ({len(result.path)})")
         if not result.errors and not result.warnings:
             self.tabs.setCurrentIndex(2 if result.executed else 1)
@@ -133,16 +145,26 @@ def _verdict(result: DryRunResult) -> str:
     color = _VERDICT_COLORS.get(result.status, "#1f2328")
     problems = []
     if result.errors:
-        problems.append(f"{len(result.errors)} validation error{'s' if len(result.errors) != 1 else ''}")
+        problems.append(
+            f"{len(result.errors)} validation error{'s' if len(result.errors) != 1 else ''}"
+        )
     if result.missing_inputs:
-        problems.append(f"{len(result.missing_inputs)} missing input{'s' if len(result.missing_inputs) != 1 else ''}")
+        problems.append(
+            f"{len(result.missing_inputs)} missing input{'s' if len(result.missing_inputs) != 1 else ''}"
+        )
     if result.executed:
-        took = f" in {format_seconds(result.duration_ms / 1000)}" if result.duration_ms is not None else ""
+        took = (
+            f" in {format_seconds(result.duration_ms / 1000)}"
+            if result.duration_ms is not None
+            else ""
+        )
         text = f"Ran for real: <b style='color:{color}'>{html.escape(result.status)}</b>{took}"
         if result.error and result.error.get("message"):
             text += f"<br>{html.escape(str(result.error['message']))}"
     elif result.status == "completed":
-        text = f"<b style='color:{color}'>✓ The flow would run</b>: no blocking findings"
+        text = (
+            f"<b style='color:{color}'>✓ The flow would run</b>: no blocking findings"
+        )
     else:
         text = f"<b style='color:{color}'>✗ The flow would fail</b>"
         if problems:
@@ -162,10 +184,14 @@ def _estimate(result: DryRunResult) -> str:
 
 def _missing(result: DryRunResult) -> str:
     if result.missing_inputs:
-        names = ", ".join(f"<code>{html.escape(name)}</code>" for name in result.missing_inputs)
+        names = ", ".join(
+            f"<code>{html.escape(name)}</code>" for name in result.missing_inputs
+        )
         return f"<span style='color:#c53030'>Missing inputs: {names}</span>"
     if not result.inputs_declared:
-        return "Missing inputs: none known (the entry routine declares no required params)"
+        return (
+            "Missing inputs: none known (the entry routine declares no required params)"
+        )
     return "Missing inputs: none"
 
 
@@ -178,8 +204,16 @@ def _finding_text(finding: Finding) -> str:
 def _step_text(number: int, step: PathStep) -> str:
     text = f"{number}. {step.routine_id}  (depth {step.depth})"
     if step.status is not None:
-        runs = f"{step.runs} run{'s' if step.runs != 1 else ''}" if step.runs is not None else ""
-        took = f", {format_seconds(step.duration_ms / 1000)}" if step.duration_ms is not None else ""
+        runs = (
+            f"{step.runs} run{'s' if step.runs != 1 else ''}"
+            if step.runs is not None
+            else ""
+        )
+        took = (
+            f", {format_seconds(step.duration_ms / 1000)}"
+            if step.duration_ms is not None
+            else ""
+        )
         text += f"  {step.status}, {runs}{took}"
     return text
 
@@ -189,7 +223,10 @@ def _outputs(result: DryRunResult) -> str:
         return "Outputs appear when the flow is run for real (tick “Run for real”)."
     sections = []
     if result.error:
-        sections.append("Error:\n" + json.dumps(result.error, indent=2, ensure_ascii=False, default=str))
+        sections.append(
+            "Error:\n"
+            + json.dumps(result.error, indent=2, ensure_ascii=False, default=str)
+        )
     if result.outputs is not None:
         outputs = dict(result.outputs)
         printed = outputs.pop("printed", None)

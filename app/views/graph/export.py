@@ -22,7 +22,9 @@ class ExportError(Exception):
     """The image could not be written."""
 
 
-def export_png(scene: QGraphicsScene, rect: QRectF, path: Path, *, scale: float = 2.0) -> QSize:
+def export_png(
+    scene: QGraphicsScene, rect: QRectF, path: Path, *, scale: float = 2.0
+) -> QSize:
     """Render ``rect`` of ``scene`` to a PNG file at ``scale`` pixels per unit.
 
     Returns:
@@ -48,11 +50,15 @@ def export_png(scene: QGraphicsScene, rect: QRectF, path: Path, *, scale: float 
         painter.end()
     if not image.save(str(path), "PNG"):
         raise ExportError(f"couldn't write {path}")
-    logger.info("Exported the graph as %s (%dx%d px)", path, size.width(), size.height())
+    logger.info(
+        "Exported the graph as %s (%dx%d px)", path, size.width(), size.height()
+    )
     return size
 
 
-def export_svg(scene: QGraphicsScene, rect: QRectF, path: Path, *, title: str = "") -> None:
+def export_svg(
+    scene: QGraphicsScene, rect: QRectF, path: Path, *, title: str = ""
+) -> None:
     """Write ``rect`` of ``scene`` to an SVG file as vector shapes and text.
 
     Raises:
@@ -71,7 +77,9 @@ def export_svg(scene: QGraphicsScene, rect: QRectF, path: Path, *, title: str = 
         raise ExportError(f"couldn't write {path}")
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(QRectF(0, 0, rect.width(), rect.height()), scene.backgroundBrush())
+        painter.fillRect(
+            QRectF(0, 0, rect.width(), rect.height()), scene.backgroundBrush()
+        )
         with _uncached(scene):
             scene.render(
                 painter,

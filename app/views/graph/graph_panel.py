@@ -55,18 +55,24 @@ class LegendWidget(QWidget):
         top = (height - size) / 2
         for status, text in _LEGEND:
             glyphs.draw_status_glyph(painter, QRectF(x, top, size, size), status)
-            x = self._label(painter, x + size + 4, text, metrics.horizontalAdvance(text))
+            x = self._label(
+                painter, x + size + 4, text, metrics.horizontalAdvance(text)
+            )
         center = QRectF(x, top, size, size).center()
         glyphs.draw_breakpoint(painter, center, size / 2)
         x = self._label(painter, x + size + 4, "breakpoint (click a port or ○)", 0)
-        glyphs.draw_breakpoint(painter, QRectF(x, top, size, size).center(), size / 2, conditional=True)
+        glyphs.draw_breakpoint(
+            painter, QRectF(x, top, size, size).center(), size / 2, conditional=True
+        )
         self._label(painter, x + size + 4, "with a condition", 0)
         painter.end()
 
     def _label(self, painter: QPainter, x: float, text: str, width: int) -> float:
         width = width or self.fontMetrics().horizontalAdvance(text)
         painter.setPen(self.palette().windowText().color())
-        painter.drawText(QRectF(x, 0, width + 2, self.height()), Qt.AlignmentFlag.AlignVCenter, text)
+        painter.drawText(
+            QRectF(x, 0, width + 2, self.height()), Qt.AlignmentFlag.AlignVCenter, text
+        )
         return x + width + 14
 
 
@@ -85,15 +91,20 @@ class FlowGraphPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("flow_graph_panel")
         self.graph = graph
-        self.scene = FlowGraphScene(graph, self)
+        self.scene = FlowGraphScene(graph)
         self.view = FlowGraphView(self.scene, self)
+        # Owned by the view, the scene outlives the view's connections to it,
+        # so the selection changes of its teardown reach no deleted view.
+        self.scene.setParent(self.view)
         self._fit_pending = True
         self._export_dialog: QFileDialog | None = None
 
         self.flow_box = QComboBox(self)
         self.flow_box.setObjectName("graph_flow_box")
         self.flow_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.flow_box.setToolTip("The flow the graph shows; selecting a job shows its flow")
+        self.flow_box.setToolTip(
+            "The flow the graph shows; selecting a job shows its flow"
+        )
         self.job_label = QLabel(self)
         self.job_label.setObjectName("graph_job_label")
         self.job_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -101,7 +112,9 @@ class FlowGraphPanel(QWidget):
         self.busy_label.setVisible(False)
         self.clear_dry_run_button = QToolButton(self)
         self.clear_dry_run_button.setText("Clear Dry Run")
-        self.clear_dry_run_button.setToolTip("Remove the dry run's path and findings from the graph")
+        self.clear_dry_run_button.setToolTip(
+            "Remove the dry run's path and findings from the graph"
+        )
         self.clear_dry_run_button.setVisible(False)
         self.dry_run_button = QToolButton(self)
         self.dry_run_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -125,7 +138,9 @@ class FlowGraphPanel(QWidget):
         bar.addWidget(self.flow_box)
         bar.addSpacing(8)
         bar.addWidget(self.job_label, 1)
-        self.job_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.job_label.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        )
         bar.addWidget(self.busy_label)
         bar.addWidget(self.clear_dry_run_button)
         bar.addWidget(self.dry_run_button)
@@ -189,7 +204,11 @@ class FlowGraphPanel(QWidget):
         for flow in flows:
             self.flow_box.addItem(flow.flow_id, flow.flow_id)
             if flow.description:
-                self.flow_box.setItemData(self.flow_box.count() - 1, flow.description, Qt.ItemDataRole.ToolTipRole)
+                self.flow_box.setItemData(
+                    self.flow_box.count() - 1,
+                    flow.description,
+                    Qt.ItemDataRole.ToolTipRole,
+                )
         self.flow_box.setCurrentIndex(self.flow_box.findData(current))
         self.flow_box.blockSignals(False)
         self.empty_label.setText("No flows on the server." if not flows else "")
@@ -224,7 +243,9 @@ class FlowGraphPanel(QWidget):
     def _on_graph_flow_changed(self) -> None:
         self._fit_pending = True
         self.flow_box.setCurrentIndex(self.flow_box.findData(self.graph.flow_id))
-        self._stack.setCurrentWidget(self.view if self.graph.flow is not None else self.empty_label)
+        self._stack.setCurrentWidget(
+            self.view if self.graph.flow is not None else self.empty_label
+        )
 
     @Slot()
     def _on_scene_layout_applied(self) -> None:
@@ -248,7 +269,9 @@ class FlowGraphPanel(QWidget):
         if self.graph.flow is None:
             notify.info("There is no graph to export: pick a flow first.")
             return
-        dialog = QFileDialog(self, "Export Flow Graph", f"{self.graph.flow_id}{suffix}", name_filter)
+        dialog = QFileDialog(
+            self, "Export Flow Graph", f"{self.graph.flow_id}{suffix}", name_filter
+        )
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix(suffix.lstrip("."))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -267,8 +290,9 @@ class FlowGraphPanel(QWidget):
             else:
                 export_png(self.scene, rect, path)
         except ExportError as exc:
-            notify.error(f"Couldn't export the graph: {exc}. Choose another file name, then retry.")
+            notify.error(
+                f"Couldn't export the graph: {exc}. Choose another file name, then retry."
+            )
             return False
         notify.info(f"Saved the graph of {self.graph.flow_id} to {path}")
         return True
-

@@ -12,16 +12,17 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 from app.models.flow_graph import FlowGraph
 from app.views.graph import glyphs
-from app.views.graph.items import EdgeItem, NodeItem
+from app.views.graph.edge_item import EdgeItem
+from app.views.graph.items import NodeItem
 
 logger = logging.getLogger(__name__)
 
-MIN_ZOOM = 0.08
+MIN_ZOOM = 0.02
 MAX_ZOOM = 3.0
 ZOOM_STEP = 1.2
 SCENE_MARGIN = 60.0
@@ -130,6 +131,8 @@ class FlowGraphView(QGraphicsView):
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._scene = scene
+        self._auto_fit = True
+        self._port_pressed = False
         scene.selectionChanged.connect(self._on_scene_selection_changed)
 
     @property
@@ -140,7 +143,11 @@ class FlowGraphView(QGraphicsView):
     # -- zoom and pan -------------------------------------------------------------
 
     def set_zoom(self, factor: float) -> None:
-        """Zoom to ``factor`` (clamped), keeping the point under the anchor in place."""
+        """Zoom to ``factor`` (clamped), keeping the point under the anchor in place.
+
+        After a zoom the view no longer fits the graph to its size on resize.
+        """
+        self._auto_fit = False
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
         current = self.zoom
         if current <= 0 or abs(factor - current) < 1e-9:
@@ -165,15 +172,22 @@ class FlowGraphView(QGraphicsView):
 
     @Slot()
     def fit_to_window(self) -> None:
-        """Zoom so the whole graph fits, at most to 100 %."""
-        rect = self._scene.itemsBoundingRect()
-        if rect.isEmpty():
+        """Zoom so the whole graph fits, at most to 100 %, and keep it fitted on resize."""
+        rect = self.sceneRect()
+        if self._scene.itemsBoundingRect().isEmpty():
             return
-        self.fitInView(rect.adjusted(-20, -20, 20, 20), Qt.AspectRatioMode.KeepAspectRatio)
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom > 1.0 or self.zoom < MIN_ZOOM:
             self.set_zoom(min(max(self.zoom, MIN_ZOOM), 1.0))
             self.centerOn(rect.center())
+        self._auto_fit = True
         self.zoom_changed.emit(self.zoom)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """Extend resizeEvent to fit the graph again until the user zooms."""
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit_to_window()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         """Override wheelEvent: the wheel zooms around the mouse; Shift+wheel scrolls."""
@@ -211,12 +225,25 @@ class FlowGraphView(QGraphicsView):
                 scene_pos = self.mapToScene(event.position().toPoint())
                 part = item.part_at(item.mapFromScene(scene_pos))
                 if part is not None:
+                    self._port_pressed = True
                     self.select_routine(item.routine_id, center=False)
                     kind, port = part
                     self.breakpoint_toggle_requested.emit(item.routine_id, kind, port)
                     event.accept()
                     return
         super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        """Override mouseReleaseEvent to swallow the release of a port click.
+
+        Passed on, a release without its press makes the hand-drag mode
+        treat it as a click on empty space, which clears the selection.
+        """
+        if self._port_pressed and event.button() == Qt.MouseButton.LeftButton:
+            self._port_pressed = False
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
     def select_routine(self, routine_id: str | None, *, center: bool = True) -> bool:
         """Select the node of ``routine_id`` and scroll it into view; return whether it exists."""
@@ -243,4 +270,3 @@ class FlowGraphView(QGraphicsView):
     def export_rect(self) -> QRectF:
         """Return the scene area an export covers: every item with a margin."""
         return self._scene.itemsBoundingRect().adjusted(-24, -24, 24, 24)
-

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 from app.controllers import notify
 from app.controllers.breakpoints import BreakpointsController
@@ -137,37 +137,63 @@ class FlowViewsUi(QObject):
 
     def _add_docks(self) -> dict[str, QDockWidget]:
         window = self.window
-        specs = (
-            (GRAPH_DOCK, "Flow Graph", self.graph_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-            (TIMELINE_DOCK, "Timeline", self.timeline_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
-        )
-        docks: dict[str, QDockWidget] = {}
-        for name, title, widget, area in specs:
-            dock = QDockWidget(title, window)
-            dock.setObjectName(name)
-            dock.setWidget(widget)
-            docks[name] = dock
-            # restoreDockWidget puts a dock created after restoreState() where
-            # the saved layout had it, and returns False when it has no entry.
-            if not window.restoreDockWidget(dock):
-                window.addDockWidget(area, dock)
-                self._place_new_dock(dock)
+        docks = {
+            GRAPH_DOCK: self._dock(GRAPH_DOCK, "Flow Graph", self.graph_panel),
+            TIMELINE_DOCK: self._dock(TIMELINE_DOCK, "Timeline", self.timeline_panel),
+        }
+        # restoreDockWidget puts a dock created after restoreState() where
+        # the saved layout had it, and returns False when it has no entry.
+        new = [dock for dock in docks.values() if not window.restoreDockWidget(dock)]
+        if new:
+            self._default_layout(docks, new)
         return docks
 
-    def _place_new_dock(self, dock: QDockWidget) -> None:
-        """Tab the graph with the job detail and the timeline with the event log."""
-        neighbour_name = "job_detail_dock" if dock.objectName() == GRAPH_DOCK else "event_log_dock"
-        neighbour = self.window.findChild(QDockWidget, neighbour_name)
-        if neighbour is not None and not neighbour.isFloating():
-            self.window.tabifyDockWidget(neighbour, dock)
-            dock.raise_()
+    def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        return dock
+
+    def _default_layout(
+        self, docks: dict[str, QDockWidget], new: list[QDockWidget]
+    ) -> None:
+        """Put the graph at the bottom right and the timeline behind the event log.
+
+        A flow graph runs left to right, so it gets the wide bottom area, beside
+        the event log, instead of the narrow column of the job detail.
+        """
+        window, bottom = self.window, Qt.DockWidgetArea.BottomDockWidgetArea
+        graph, timeline = docks[GRAPH_DOCK], docks[TIMELINE_DOCK]
+        event_log = window.findChild(QDockWidget, "event_log_dock")
+        if graph in new:
+            window.addDockWidget(bottom, graph, Qt.Orientation.Horizontal)
+        if timeline in new:
+            if event_log is not None and not event_log.isFloating():
+                window.tabifyDockWidget(event_log, timeline)
+                timeline.raise_()
+            else:
+                window.addDockWidget(bottom, timeline, Qt.Orientation.Horizontal)
+        width = window.width()
+        window.resizeDocks(
+            [timeline, graph],
+            [width * 2 // 5, width * 3 // 5],
+            Qt.Orientation.Horizontal,
+        )
+        window.resizeDocks(
+            [graph], [max(window.height() * 2 // 5, 300)], Qt.Orientation.Vertical
+        )
 
     def _add_menu_entries(self) -> None:
         jobs_menu = _menu(self.window, "&Jobs")
         if jobs_menu is not None:
             actions = jobs_menu.actions()
             after_new_job = next(
-                (i + 1 for i, a in enumerate(actions) if a.objectName() == "action_new_job"), 0
+                (
+                    i + 1
+                    for i, a in enumerate(actions)
+                    if a.objectName() == "action_new_job"
+                ),
+                0,
             )
             before = actions[after_new_job] if after_new_job < len(actions) else None
             jobs_menu.insertAction(before, self.dry_run_action)
@@ -187,7 +213,9 @@ class FlowViewsUi(QObject):
         controller.layout_busy_changed.connect(panel.set_layout_busy)
         panel.flow_requested.connect(controller.show_flow)
         panel.clear_dry_run_requested.connect(self._on_clear_dry_run_requested)
-        panel.view.breakpoint_toggle_requested.connect(self._on_view_breakpoint_toggle_requested)
+        panel.view.breakpoint_toggle_requested.connect(
+            self._on_view_breakpoint_toggle_requested
+        )
         panel.view.node_selected.connect(self._on_view_node_selected)
         self.timeline_panel.view.execution_selected.connect(self.execution_selected)
         self.timeline_panel.view.entries_selected.connect(self.entries_selected)
@@ -212,7 +240,12 @@ class FlowViewsUi(QObject):
         if not flows:
             notify.info("There is no flow to check: the server has no flows.")
             return None
-        dialog = DryRunDialog(flows, self.controller.dry_run, self.window, flow_id=self.controller.graph.flow_id)
+        dialog = DryRunDialog(
+            flows,
+            self.controller.dry_run,
+            self.window,
+            flow_id=self.controller.graph.flow_id,
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.result_ready.connect(self._on_dialog_result_ready)
         dialog.finding_selected.connect(self.select_routine)
@@ -257,11 +290,15 @@ class FlowViewsUi(QObject):
         self.controller.graph.set_dry_run(None)
 
     @Slot(str, str, object)
-    def _on_view_breakpoint_toggle_requested(self, routine_id: str, kind: str, port: object) -> None:
+    def _on_view_breakpoint_toggle_requested(
+        self, routine_id: str, kind: str, port: object
+    ) -> None:
         flow_id = self.controller.graph.flow_id
         if flow_id is None:
             return
-        place = BreakpointPlace(flow_id, routine_id, kind, None if port is None else str(port))
+        place = BreakpointPlace(
+            flow_id, routine_id, kind, None if port is None else str(port)
+        )
         self.controller.toggle_breakpoint(place)
         self.place_selected.emit(place)
 
@@ -276,6 +313,10 @@ class FlowViewsUi(QObject):
 
 def _menu(window: QMainWindow, title: str) -> QMenu | None:
     return next(
-        (action.menu() for action in window.menuBar().actions() if action.text() == title),
+        (
+            action.menu()
+            for action in window.menuBar().actions()
+            if action.text() == title
+        ),
         None,
     )

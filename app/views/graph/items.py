@@ -8,20 +8,16 @@ reports a change for them.
 
 from __future__ import annotations
 
-import html
 import logging
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
-    QBrush,
     QColor,
     QFont,
     QFontMetricsF,
     QPainter,
     QPainterPath,
-    QPainterPathStroker,
     QPen,
-    QPolygonF,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -36,11 +32,10 @@ from app.models.flow_graph import (
     HEADER_HEIGHT,
     PORT_HEIGHT,
     FlowGraph,
-    GraphEdge,
     GraphNode,
 )
 from app.models.run_state import NodeRunState, NodeStatus
-from app.views.graph import glyphs
+from app.views.graph import glyphs, node_text
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +45,9 @@ MARGIN = 16.0
 PORT_RADIUS = 4.5
 BREAKPOINT_RADIUS = 6.0
 GUTTER = QPointF(13.0, 14.0)
-# Below this zoom the port labels are too small to read and are left out.
-DETAIL_ZOOM = 0.45
+# Below this zoom the port labels are too small to read, so a node shows
+# only its name, in a larger font, its status and whether it has breakpoints.
+DETAIL_ZOOM = 0.5
 
 _HEADER_TINT = {
     NodeStatus.RUNNING: QColor("#e3eefc"),
@@ -111,11 +107,17 @@ class NodeItem(QGraphicsItem):
             return ROUTINE, None
         node, half = self.node, self._rect.width() / 2
         for index, slot in enumerate(node.slots):
-            if abs(pos.y() - node.port_y(index)) <= PORT_HEIGHT / 2 and -8 <= pos.x() < half:
+            if (
+                abs(pos.y() - node.port_y(index)) <= PORT_HEIGHT / 2
+                and -8 <= pos.x() < half
+            ):
                 return SLOT, slot
         for index, event in enumerate(node.events):
             right = self._rect.width() + 8
-            if abs(pos.y() - node.port_y(index)) <= PORT_HEIGHT / 2 and half <= pos.x() <= right:
+            if (
+                abs(pos.y() - node.port_y(index)) <= PORT_HEIGHT / 2
+                and half <= pos.x() <= right
+            ):
                 return EVENT, event
         return None
 
@@ -136,32 +138,12 @@ class NodeItem(QGraphicsItem):
         super().hoverLeaveEvent(event)
 
     def _tool_tip(self, part: Part | None) -> str:
-        rid = html.escape(self.routine_id)
         if part is None:
-            return self._summary_tip()
-        kind, port = part
-        if kind == ROUTINE:
-            where = f"the run of <b>{rid}</b> (its logic is about to be called)"
-        else:
-            where = f"{kind} <b>{rid}.{html.escape(port or '')}</b>"
-        items = self.graph.port_breakpoints(self.routine_id, kind, port)
-        lines = [f"Click to {'remove the' if _flow_items(items) else 'add a'} breakpoint at {where}"]
-        lines += [_describe_breakpoint(item) for item in items]
-        return "<br>".join(lines)
+            return node_text.summary_tip(self.graph, self.node)
+        return node_text.port_tip(self.graph, self.routine_id, *part)
 
     def _summary_tip(self) -> str:
-        node, state = self.node, self.graph.state(self.routine_id)
-        lines = [f"<b>{html.escape(node.routine_id)}</b> ({html.escape(node.class_name or 'routine')})"]
-        if node.is_entry:
-            lines.append("Entry routine: jobs can start here")
-        if state.runs or state.status is not NodeStatus.IDLE:
-            lines.append(_state_text(state, long=True))
-        if state.last_error:
-            lines.append(f"Last error: {html.escape(state.last_error)}")
-        for finding in self.graph.findings(self.routine_id):
-            label = "Error" if finding.is_error else "Warning"
-            lines.append(f"{label} {finding.code}: {html.escape(finding.message)}")
-        return "<br>".join(lines)
+        return node_text.summary_tip(self.graph, self.node)
 
     # -- painting -----------------------------------------------------------------
 
@@ -176,14 +158,19 @@ class NodeItem(QGraphicsItem):
         zoom = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        if self.graph.dry_run is not None and self.graph.path_index(self.routine_id) is None:
+        if (
+            self.graph.dry_run is not None
+            and self.graph.path_index(self.routine_id) is None
+        ):
             painter.setOpacity(0.45)
 
         self._paint_body(painter, state)
-        self._paint_header(painter, state)
-        if zoom >= DETAIL_ZOOM:
+        if zoom < DETAIL_ZOOM:
+            self._paint_overview(painter, state, zoom)
+        else:
+            self._paint_header(painter, state)
             self._paint_ports(painter, state)
-        self._paint_footer(painter, state)
+            self._paint_footer(painter, state)
         painter.setOpacity(1.0)
         self._paint_badges(painter)
         if self.isSelected():
@@ -195,7 +182,11 @@ class NodeItem(QGraphicsItem):
     def _paint_body(self, painter: QPainter, state: NodeRunState) -> None:
         status = state.status
         color = glyphs.STATUS_COLORS[status]
-        width = {NodeStatus.RUNNING: 3.0, NodeStatus.PAUSED: 3.0, NodeStatus.FAILED: 2.5}
+        width = {
+            NodeStatus.RUNNING: 3.0,
+            NodeStatus.PAUSED: 3.0,
+            NodeStatus.FAILED: 2.5,
+        }
         pen = QPen(color if status is not NodeStatus.IDLE else QColor("#c5cad1"))
         pen.setWidthF(width.get(status, 1.5))
         if status is NodeStatus.PAUSED:
@@ -203,6 +194,34 @@ class NodeItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(glyphs.NODE_FILL)
         painter.drawRoundedRect(self._rect, 7, 7)
+
+    def _paint_overview(
+        self, painter: QPainter, state: NodeRunState, zoom: float
+    ) -> None:
+        """Draw the node for a zoomed-out view: a large name, the status and breakpoints."""
+        rect = self._rect.adjusted(1, 1, -1, -1)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(_HEADER_TINT.get(state.status, glyphs.HEADER_FILL))
+        painter.drawRoundedRect(rect, 6, 6)
+        # Keep the name about 10 pixels high on screen, within the node.
+        font = _font(min(max(round(10 / max(zoom, 0.01)), 13), 44), bold=True)
+        status_size = min(rect.height() / 2, font.pixelSize())
+        if state.status is not NodeStatus.IDLE or state.runs:
+            glyph = QRectF(
+                rect.right() - status_size - 6, rect.top() + 6, status_size, status_size
+            )
+            glyphs.draw_status_glyph(painter, glyph, state.status)
+        if self.graph.breakpoints(self.routine_id):
+            radius = status_size / 2
+            center = QPointF(rect.left() + radius + 6, rect.top() + radius + 6)
+            _paint_breakpoint(painter, center, self.graph.breakpoints(self.routine_id))
+        painter.setFont(font)
+        painter.setPen(glyphs.TEXT)
+        text_rect = rect.adjusted(8, status_size + 8, -8, -4)
+        text = QFontMetricsF(font).elidedText(
+            self.node.routine_id, Qt.TextElideMode.ElideMiddle, text_rect.width()
+        )
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_header(self, painter: QPainter, state: NodeRunState) -> None:
         rect, node = self._rect, self.node
@@ -214,12 +233,16 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(_HEADER_TINT.get(state.status, glyphs.HEADER_FILL))
         painter.drawPath(header.intersected(clip))
         painter.setPen(QPen(QColor("#d9dde3"), 1))
-        painter.drawLine(QPointF(1, HEADER_HEIGHT), QPointF(rect.width() - 1, HEADER_HEIGHT))
+        painter.drawLine(
+            QPointF(1, HEADER_HEIGHT), QPointF(rect.width() - 1, HEADER_HEIGHT)
+        )
 
         self._paint_gutter(painter)
         right = rect.width() - 8
         if state.status is not NodeStatus.IDLE or state.runs:
-            glyphs.draw_status_glyph(painter, QRectF(right - 16, 6, 16, 16), state.status)
+            glyphs.draw_status_glyph(
+                painter, QRectF(right - 16, 6, 16, 16), state.status
+            )
             right -= 22
         if node.is_entry:
             right = self._paint_tag(painter, "ENTRY", right)
@@ -228,15 +251,21 @@ class NodeItem(QGraphicsItem):
         painter.setFont(_TITLE_FONT)
         title = QRectF(26, 4, right - 30, 19)
         metrics = QFontMetricsF(_TITLE_FONT)
-        text = metrics.elidedText(node.routine_id, Qt.TextElideMode.ElideRight, title.width())
-        painter.drawText(title, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        text = metrics.elidedText(
+            node.routine_id, Qt.TextElideMode.ElideRight, title.width()
+        )
+        painter.drawText(
+            title, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
+        )
         painter.setPen(glyphs.MUTED)
         painter.setFont(_SMALL_FONT)
         sub = QRectF(26, 22, rect.width() - 34, 15)
         class_name = QFontMetricsF(_SMALL_FONT).elidedText(
             node.class_name, Qt.TextElideMode.ElideRight, sub.width()
         )
-        painter.drawText(sub, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, class_name)
+        painter.drawText(
+            sub, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, class_name
+        )
 
     def _paint_gutter(self, painter: QPainter) -> None:
         items = self.graph.port_breakpoints(self.routine_id, ROUTINE, None)
@@ -270,11 +299,15 @@ class NodeItem(QGraphicsItem):
         half = width / 2 - 14
         for index, slot in enumerate(node.slots):
             y = node.port_y(index)
-            self._paint_row_band(painter, (SLOT, slot), state, QRectF(2, y - 9, width / 2 - 2, 18))
+            self._paint_row_band(
+                painter, (SLOT, slot), state, QRectF(2, y - 9, width / 2 - 2, 18)
+            )
             self._paint_port(painter, QPointF(0, y), (SLOT, slot))
             label = metrics.elidedText(slot, Qt.TextElideMode.ElideRight, half)
             painter.setPen(glyphs.TEXT)
-            painter.drawText(QRectF(11, y - 9, half, 18), Qt.AlignmentFlag.AlignVCenter, label)
+            painter.drawText(
+                QRectF(11, y - 9, half, 18), Qt.AlignmentFlag.AlignVCenter, label
+            )
         for index, event in enumerate(node.events):
             y = node.port_y(index)
             band = QRectF(width / 2, y - 9, width / 2 - 2, 18)
@@ -324,7 +357,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(glyphs.STATUS_COLORS[state.status].darker(130))
         text_rect = QRectF(25, top, rect.width() - 33, FOOTER_HEIGHT)
         text = QFontMetricsF(_SMALL_FONT).elidedText(
-            _state_text(state), Qt.TextElideMode.ElideRight, text_rect.width()
+            node_text.state_text(state), Qt.TextElideMode.ElideRight, text_rect.width()
         )
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, text)
 
@@ -337,19 +370,21 @@ class NodeItem(QGraphicsItem):
             painter.drawEllipse(center, 11, 11)
             painter.setFont(_font(11, bold=True))
             painter.setPen(QColor("#ffffff"))
-            painter.drawText(QRectF(-13, -13, 22, 22), Qt.AlignmentFlag.AlignCenter, str(index + 1))
+            painter.drawText(
+                QRectF(-13, -13, 22, 22), Qt.AlignmentFlag.AlignCenter, str(index + 1)
+            )
         findings = self.graph.findings(self.routine_id)
         if findings:
             is_error = any(finding.is_error for finding in findings)
             badge = QRectF(self._rect.width() - 9, -11, 20, 20)
-            glyphs.draw_warning_badge(painter, badge, is_error=is_error, count=len(findings))
+            glyphs.draw_warning_badge(
+                painter, badge, is_error=is_error, count=len(findings)
+            )
 
 
-def _flow_items(items: tuple[BreakpointInfo, ...]) -> list[BreakpointInfo]:
-    return [item for item in items if item.job_id is None]
-
-
-def _paint_breakpoint(painter: QPainter, center: QPointF, items: tuple[BreakpointInfo, ...]) -> None:
+def _paint_breakpoint(
+    painter: QPainter, center: QPointF, items: tuple[BreakpointInfo, ...]
+) -> None:
     first = items[0]
     glyphs.draw_breakpoint(
         painter,
@@ -359,100 +394,3 @@ def _paint_breakpoint(painter: QPainter, center: QPointF, items: tuple[Breakpoin
         conditional=any(item.condition or item.hit_condition for item in items),
         logpoint=all(item.is_logpoint for item in items) and first.is_logpoint,
     )
-
-
-def _describe_breakpoint(item: BreakpointInfo) -> str:
-    scope = "flow" if item.job_id is None else f"job {item.job_id}"
-    kind = "Logpoint" if item.is_logpoint else "Breakpoint"
-    parts = [f"{kind} ({scope}{'' if item.enabled else ', disabled'})"]
-    if item.condition:
-        parts.append(f"condition <code>{html.escape(item.condition)}</code>")
-    if item.hit_condition:
-        parts.append(f"hit condition <code>{html.escape(item.hit_condition)}</code>")
-    parts.append(f"{item.hit_count} hit{'s' if item.hit_count != 1 else ''}")
-    if item.last_error:
-        parts.append(f"error: {html.escape(item.last_error)}")
-    return " · ".join(parts)
-
-
-def _state_text(state: NodeRunState, *, long: bool = False) -> str:
-    status = state.status
-    text = glyphs.STATUS_TEXT[status]
-    if status is NodeStatus.PAUSED and state.paused_at is not None:
-        kind, port = state.paused_at
-        text = f"paused at {kind} {port}" if port else f"paused at {kind}"
-    elif status is NodeStatus.RUNNING and state.running > 1:
-        text = f"running ×{state.running}"
-    runs = f"{state.runs} run{'s' if state.runs != 1 else ''}"
-    parts = [text, runs] if state.runs or status is not NodeStatus.IDLE else [text]
-    if state.failed and status is not NodeStatus.FAILED:
-        parts.append(f"{state.failed} failed")
-    if status is NodeStatus.FAILED and state.last_error and not long:
-        parts.append(state.last_error)
-    elif state.last_duration_ms is not None and status is NodeStatus.COMPLETED:
-        parts.append(f"last {state.last_duration_ms:.3g} ms")
-    return " · ".join(parts)
-
-
-class EdgeItem(QGraphicsItem):
-    """A connection drawn as a curve from an event port to a slot port, with an arrow."""
-
-    def __init__(self, graph: FlowGraph, edge: GraphEdge) -> None:
-        super().__init__()
-        self.graph = graph
-        self.edge = edge
-        self._path = QPainterPath()
-        self._arrow = QPolygonF()
-        self._shape = QPainterPath()
-        self._bounds = QRectF()
-        self.setZValue(-1)
-        self.setToolTip(html.escape(edge.label.replace("->", "→")))
-
-    def update_path(self) -> None:
-        """Rebuild the curve from the node positions and the layout's bend points."""
-        self.prepareGeometryChange()
-        graph, edge = self.graph, self.edge
-        start = QPointF(*graph.event_anchor(edge.source, edge.event))
-        end = QPointF(*graph.slot_anchor(edge.target, edge.slot))
-        points = [start, *(QPointF(x, y) for x, y in graph.route(edge)), end - QPointF(7, 0)]
-        path = QPainterPath(points[0])
-        for a, b in zip(points, points[1:], strict=False):
-            reach = max(abs(b.x() - a.x()) / 2, 40.0)
-            path.cubicTo(QPointF(a.x() + reach, a.y()), QPointF(b.x() - reach, b.y()), b)
-        self._path = path
-        self._arrow = QPolygonF(
-            [end, QPointF(end.x() - 9, end.y() - 4.5), QPointF(end.x() - 9, end.y() + 4.5)]
-        )
-        stroker = QPainterPathStroker()
-        stroker.setWidth(8)
-        self._shape = stroker.createStroke(path)
-        self._bounds = path.controlPointRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
-
-    def boundingRect(self) -> QRectF:  # noqa: N802
-        """Override boundingRect: the curve's control points and the arrow."""
-        return self._bounds
-
-    def shape(self) -> QPainterPath:
-        """Override shape: a band along the curve, so tool tips follow the line."""
-        return self._shape
-
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionGraphicsItem,
-        widget: QWidget | None = None,
-    ) -> None:
-        """Override paint to draw the curve and its arrow."""
-        on_path = self.graph.on_path(self.edge)
-        dimmed = self.graph.dry_run is not None and not on_path
-        color = glyphs.PATH if on_path else glyphs.EDGE
-        if dimmed:
-            color = QColor(color)
-            color.setAlphaF(0.45)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(color, 2.8 if on_path else 1.5))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self._path)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QBrush(color))
-        painter.drawPolygon(self._arrow)

@@ -38,7 +38,9 @@ class TimelinePanel(QWidget):
         self._job: JobDetail | None = None
         self.summary_label = QLabel(self)
         self.summary_label.setObjectName("timeline_summary")
-        self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary_label.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        )
         self.empty_label = QLabel("Select a job to see when each routine ran.", self)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setObjectName("timeline_empty")
@@ -85,7 +87,9 @@ class TimelinePanel(QWidget):
             self.empty_label.setText("Select a job to see when each routine ran.")
             return
         if not has_runs:
-            self.empty_label.setText(f"Job {job.job_id} has no routine runs in its trace yet.")
+            self.empty_label.setText(
+                f"Job {job.job_id} has no routine runs in its trace yet."
+            )
         failed = sum(1 for e in model.executions if e.status is ExecutionStatus.FAILED)
         parts = [
             f"Job {job.job_id} · {job.status}",

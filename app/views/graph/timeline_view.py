@@ -1,6 +1,6 @@
 """The job timeline: a Gantt chart of routine executions, one row per routine.
 
-The view paints only what is on screen. For each visible row it asks the
+The view paints only what is on screen. For each visible row it queries the
 model for the executions in the visible time window (a bisection), and
 executions narrower than a pixel merge into one mark, so a trace of tens of
 thousands of entries scrolls and zooms as fast as a short one.
@@ -29,7 +29,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
 from app.models.run_state import NodeStatus
-from app.models.timeline_model import Execution, ExecutionStatus, TimelineModel, format_seconds
+from app.models.timeline_model import (
+    Execution,
+    ExecutionStatus,
+    TimelineModel,
+    format_seconds,
+)
 from app.views.graph import glyphs
 
 logger = logging.getLogger(__name__)
@@ -122,7 +127,9 @@ class TimelineView(QAbstractScrollArea):
 
     def _measure_gutter(self) -> None:
         metrics = QFontMetrics(self.font())
-        widest = max((metrics.horizontalAdvance(rid) for rid in self.model.routines), default=60)
+        widest = max(
+            (metrics.horizontalAdvance(rid) for rid in self.model.routines), default=60
+        )
         self._gutter = min(max(widest + 16, 80), 220)
 
     # -- zoom -------------------------------------------------------------------------
@@ -201,7 +208,9 @@ class TimelineView(QAbstractScrollArea):
     @Slot()
     def _on_model_timeline_changed(self) -> None:
         self._measure_gutter()
-        if self._selected is not None and self._selected.position < len(self.model.executions):
+        if self._selected is not None and self._selected.position < len(
+            self.model.executions
+        ):
             self._selected = self.model.executions[self._selected.position]
         if self._auto_fit:
             self.fit()
@@ -253,7 +262,9 @@ class TimelineView(QAbstractScrollArea):
             if not self._gutter <= x <= self._gutter + self._body_width():
                 self._auto_fit = False
                 bar = self.horizontalScrollBar()
-                bar.setValue(round(bar.value() + x - self._gutter - self._body_width() / 2))
+                bar.setValue(
+                    round(bar.value() + x - self._gutter - self._body_width() / 2)
+                )
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
         """Override viewportEvent to show a tool tip for the bar under the mouse."""
@@ -262,7 +273,9 @@ class TimelineView(QAbstractScrollArea):
             if execution is None:
                 QToolTip.hideText()
             else:
-                QToolTip.showText(event.globalPos(), _tool_tip(execution), self.viewport())
+                QToolTip.showText(
+                    event.globalPos(), _tool_tip(execution), self.viewport()
+                )
             return True
         return super().viewportEvent(event)
 
@@ -276,8 +289,18 @@ class TimelineView(QAbstractScrollArea):
         painter = QPainter(self.viewport())
         painter.fillRect(self.viewport().rect(), QColor("#ffffff"))
         rows = self._visible_rows()
-        t0, t1 = self._time_at(self._gutter), self._time_at(self._gutter + self._body_width() + 12)
-        painter.setClipRect(QRect(self._gutter, RULER_HEIGHT, self.viewport().width(), self.viewport().height()))
+        t0, t1 = (
+            self._time_at(self._gutter),
+            self._time_at(self._gutter + self._body_width() + 12),
+        )
+        painter.setClipRect(
+            QRect(
+                self._gutter,
+                RULER_HEIGHT,
+                self.viewport().width(),
+                self.viewport().height(),
+            )
+        )
         self._paint_stripes(painter, rows)
         for row in rows:
             self._paint_row(painter, row, t0, t1)
@@ -299,7 +322,9 @@ class TimelineView(QAbstractScrollArea):
         width = self.viewport().width()
         for row in rows:
             if row % 2:
-                painter.fillRect(QRect(0, self._row_top(row), width, ROW_HEIGHT), _STRIPE)
+                painter.fillRect(
+                    QRect(0, self._row_top(row), width, ROW_HEIGHT), _STRIPE
+                )
 
     def _paint_row(self, painter: QPainter, row: int, t0: float, t1: float) -> None:
         top = self._row_top(row) + (ROW_HEIGHT - BAR_HEIGHT) / 2
@@ -308,26 +333,45 @@ class TimelineView(QAbstractScrollArea):
         run_status: ExecutionStatus | None = None
         for execution in self.model.executions_between(row, t0, t1):
             x0, x1 = self._x_of(execution.start), self._x_of(self._end(execution))
-            if x1 - x0 < 3 and run and run_status is execution.status and x0 - run[1] < 1.5:
+            if (
+                x1 - x0 < 3
+                and run
+                and run_status is execution.status
+                and x0 - run[1] < 1.5
+            ):
                 run[1] = max(run[1], x1)
                 continue
             if run and run_status is not None:
-                self._paint_bar(painter, QRectF(run[0], top, max(run[1] - run[0], 2), BAR_HEIGHT), run_status)
+                self._paint_bar(
+                    painter,
+                    QRectF(run[0], top, max(run[1] - run[0], 2), BAR_HEIGHT),
+                    run_status,
+                )
             if x1 - x0 < 3:
                 run, run_status = [x0, x1], execution.status
                 continue
             run, run_status = [], None
-            self._paint_bar(painter, QRectF(x0, top, x1 - x0, BAR_HEIGHT), execution.status)
+            self._paint_bar(
+                painter, QRectF(x0, top, x1 - x0, BAR_HEIGHT), execution.status
+            )
         if run and run_status is not None:
-            self._paint_bar(painter, QRectF(run[0], top, max(run[1] - run[0], 2), BAR_HEIGHT), run_status)
+            self._paint_bar(
+                painter,
+                QRectF(run[0], top, max(run[1] - run[0], 2), BAR_HEIGHT),
+                run_status,
+            )
         selected = self._selected
         if selected is not None and selected.row == row:
             x0, x1 = self._x_of(selected.start), self._x_of(self._end(selected))
             painter.setPen(QPen(glyphs.SELECTION, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(QRectF(x0 - 2, top - 2, max(x1 - x0, 2) + 4, BAR_HEIGHT + 4))
+            painter.drawRect(
+                QRectF(x0 - 2, top - 2, max(x1 - x0, 2) + 4, BAR_HEIGHT + 4)
+            )
 
-    def _paint_bar(self, painter: QPainter, rect: QRectF, status: ExecutionStatus) -> None:
+    def _paint_bar(
+        self, painter: QPainter, rect: QRectF, status: ExecutionStatus
+    ) -> None:
         node_status = _STATUS[status]
         color = glyphs.STATUS_COLORS[node_status]
         painter.setPen(Qt.PenStyle.NoPen)
@@ -335,26 +379,44 @@ class TimelineView(QAbstractScrollArea):
         if status is ExecutionStatus.FAILED:
             # A failed run also differs in shape: a cross-hatched bar with a
             # notch above it, visible however narrow the bar is.
-            painter.fillRect(rect, QBrush(QColor("#ffffff"), Qt.BrushStyle.DiagCrossPattern))
+            painter.fillRect(
+                rect, QBrush(QColor("#ffffff"), Qt.BrushStyle.DiagCrossPattern)
+            )
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setBrush(color)
             x = rect.center().x()
             painter.drawPolygon(
-                QPolygonF([QPointF(x - 4, rect.top() - 4), QPointF(x + 4, rect.top() - 4), QPointF(x, rect.top())])
+                QPolygonF(
+                    [
+                        QPointF(x - 4, rect.top() - 4),
+                        QPointF(x + 4, rect.top() - 4),
+                        QPointF(x, rect.top()),
+                    ]
+                )
             )
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         elif status is ExecutionStatus.RUNNING:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setBrush(color)
             right, mid = rect.right(), rect.center().y()
-            painter.drawPolygon(QPolygonF([QPointF(right, rect.top() - 2), QPointF(right + 7, mid), QPointF(right, rect.bottom() + 2)]))
+            painter.drawPolygon(
+                QPolygonF(
+                    [
+                        QPointF(right, rect.top() - 2),
+                        QPointF(right + 7, mid),
+                        QPointF(right, rect.bottom() + 2),
+                    ]
+                )
+            )
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         elif status is ExecutionStatus.INTERRUPTED:
             painter.setPen(QPen(QColor("#4a4f57"), 1, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(rect)
         if rect.width() >= 18 and status is not ExecutionStatus.INTERRUPTED:
-            glyph = QRectF(rect.left() + 3, rect.top() + 2, rect.height() - 4, rect.height() - 4)
+            glyph = QRectF(
+                rect.left() + 3, rect.top() + 2, rect.height() - 4, rect.height() - 4
+            )
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             glyphs.draw_status_glyph(painter, glyph, node_status, QColor("#ffffff"))
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -370,19 +432,37 @@ class TimelineView(QAbstractScrollArea):
             # The band is the gap: bars that span the pause are covered.
             painter.fillRect(band, QColor("#ffffff"))
             painter.fillRect(band, _PAUSE)
-            painter.fillRect(band, QBrush(glyphs.STATUS_COLORS[NodeStatus.PAUSED], Qt.BrushStyle.BDiagPattern))
+            painter.fillRect(
+                band,
+                QBrush(
+                    glyphs.STATUS_COLORS[NodeStatus.PAUSED], Qt.BrushStyle.BDiagPattern
+                ),
+            )
 
     def _paint_gutter(self, painter: QPainter, rows: range) -> None:
-        painter.fillRect(QRect(0, RULER_HEIGHT, self._gutter, self.viewport().height()), QColor("#f0f2f5"))
+        painter.fillRect(
+            QRect(0, RULER_HEIGHT, self._gutter, self.viewport().height()),
+            QColor("#f0f2f5"),
+        )
         painter.setPen(QColor("#d0d4da"))
-        painter.drawLine(self._gutter, RULER_HEIGHT, self._gutter, self.viewport().height())
+        painter.drawLine(
+            self._gutter, RULER_HEIGHT, self._gutter, self.viewport().height()
+        )
         metrics = QFontMetrics(self.font())
         painter.setPen(glyphs.TEXT)
         for row in rows:
-            name = metrics.elidedText(self.model.routines[row], Qt.TextElideMode.ElideMiddle, self._gutter - 12)
+            name = metrics.elidedText(
+                self.model.routines[row],
+                Qt.TextElideMode.ElideMiddle,
+                self._gutter - 12,
+            )
             rect = QRect(6, self._row_top(row), self._gutter - 12, ROW_HEIGHT)
             if rect.bottom() > RULER_HEIGHT:
-                painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
+                painter.drawText(
+                    rect,
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                    name,
+                )
 
     def _paint_ruler(self, painter: QPainter, t0: float, t1: float) -> None:
         width = self.viewport().width()
@@ -396,14 +476,24 @@ class TimelineView(QAbstractScrollArea):
             x = self._x_of(tick)
             if x >= self._gutter:
                 painter.drawLine(round(x), RULER_HEIGHT - 6, round(x), RULER_HEIGHT - 1)
-                painter.drawText(QRectF(x + 3, 0, 90, RULER_HEIGHT - 4), Qt.AlignmentFlag.AlignVCenter, f"+{format_seconds(tick)}" if tick else "0")
+                painter.drawText(
+                    QRectF(x + 3, 0, 90, RULER_HEIGHT - 4),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    f"+{format_seconds(tick)}" if tick else "0",
+                )
             tick += step
         for pause in self.model.pauses:
             x = self._x_of(pause.start)
             if self._gutter <= x <= width:
-                glyphs.draw_status_glyph(painter, QRectF(x - 5, 3, 10, 10), NodeStatus.PAUSED)
+                glyphs.draw_status_glyph(
+                    painter, QRectF(x - 5, 3, 10, 10), NodeStatus.PAUSED
+                )
         painter.setPen(glyphs.MUTED)
-        painter.drawText(QRect(6, 0, self._gutter - 12, RULER_HEIGHT), Qt.AlignmentFlag.AlignVCenter, "Routine")
+        painter.drawText(
+            QRect(6, 0, self._gutter - 12, RULER_HEIGHT),
+            Qt.AlignmentFlag.AlignVCenter,
+            "Routine",
+        )
 
 
 def _tick_step(minimum: float) -> float:
@@ -418,7 +508,11 @@ def _tick_step(minimum: float) -> float:
 
 
 def _tool_tip(execution: Execution) -> str:
-    end = "still running" if execution.end is None else format_seconds(execution.end - execution.start)
+    end = (
+        "still running"
+        if execution.end is None
+        else format_seconds(execution.end - execution.start)
+    )
     lines = [
         f"{execution.routine_id}: {execution.status.value}",
         f"started at +{format_seconds(execution.start)}, took {end}",

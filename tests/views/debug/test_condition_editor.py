@@ -10,7 +10,7 @@ from app.models.debug_records import BreakpointPlace
 from app.services.debug_api import DebugApi
 from app.views.debug.breakpoint_dialog import BreakpointDialog
 from app.views.debug.condition_editor import ConditionEditor, check_expression
-from tests.support.debug_env import debug_env, debug_server  # noqa: F401
+from tests.support.debug_env import debug_env_fixture, debug_server_fixture  # noqa: F401
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -39,7 +39,9 @@ def test_check_expression_columns(text, line, column):
 def test_blank_and_valid_texts_pass():
     """A blank condition means "always"; valid expressions pass."""
     assert check_expression("   ") is None
-    assert check_expression("record['amount'] > 50 and customer.startswith('A')") is None
+    assert (
+        check_expression("record['amount'] > 50 and customer.startswith('A')") is None
+    )
 
 
 @pytest.fixture
@@ -98,7 +100,9 @@ def breakpoints(debug_env, run_async):
 @pytest.fixture
 def dialog(qtbot, breakpoints):
     place = BreakpointPlace("pipeline", "middle", "slot", "input")
-    dialog = BreakpointDialog(breakpoints.flows, breakpoints, place=place, debounce_ms=5)
+    dialog = BreakpointDialog(
+        breakpoints.flows, breakpoints, place=place, debounce_ms=5
+    )
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -107,9 +111,9 @@ def dialog(qtbot, breakpoints):
 def test_dialog_offers_the_flow_places(dialog):
     """The place comes from the flow's routines and their slots."""
     assert dialog.flow_box.currentData() == "pipeline"
-    assert [dialog.routine_box.itemData(i) for i in range(dialog.routine_box.count())] == [
-        "middle", "sink", "source"
-    ]
+    assert [
+        dialog.routine_box.itemData(i) for i in range(dialog.routine_box.count())
+    ] == ["middle", "sink", "source"]
     assert dialog.port_box.currentData() == "input"
 
 

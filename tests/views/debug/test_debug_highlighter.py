@@ -10,7 +10,13 @@ from app.views.debug.highlighter import PythonHighlighter, utf16_offsets
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
-STRING, KEYWORD, BUILTIN, NUMBER, COMMENT = "#1a7f37", "#0b57d0", "#7b3fb0", "#b35900", "#6a737d"
+STRING, KEYWORD, BUILTIN, NUMBER, COMMENT = (
+    "#1a7f37",
+    "#0b57d0",
+    "#7b3fb0",
+    "#b35900",
+    "#6a737d",
+)
 
 
 def formats(document, block_number=0):
@@ -29,7 +35,9 @@ def colors_of(document, block_number, substring):
     end = start + len(substring.encode("utf-16-le")) // 2
     colors = set()
     for unit in range(start, end):
-        covering = [c for s, n, c in formats(document, block_number) if s <= unit < s + n]
+        covering = [
+            c for s, n, c in formats(document, block_number) if s <= unit < s + n
+        ]
         colors.add(covering[0] if covering else None)
     return colors
 

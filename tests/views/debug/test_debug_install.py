@@ -40,7 +40,9 @@ def make(qtbot, api, run_async, tmp_path):
     signals = []
 
     def make(state=None):
-        window = MainWindow(state or ui_state.UiState(), state_path=tmp_path / "ui-state.json")
+        window = MainWindow(
+            state or ui_state.UiState(), state_path=tmp_path / "ui-state.json"
+        )
         selection = Signals(window)
         signals.append(selection)
         ui = install_debugger(
@@ -53,7 +55,9 @@ def make(qtbot, api, run_async, tmp_path):
         )
         # pytest-qt closes and deletes the window before fixtures end, so the
         # debugger must close first.
-        qtbot.addWidget(window, before_close_func=lambda _window: run_async(ui.aclose()))
+        qtbot.addWidget(
+            window, before_close_func=lambda _window: run_async(ui.aclose())
+        )
         return window, ui
 
     return make
@@ -120,7 +124,7 @@ def test_dock_layout_is_restored(make):
 
 
 def test_toggle_without_place_explains(make, qtbot):
-    """F9 with nothing selected says what to select."""
+    """F9 with nothing selected explains what to select."""
     _window, ui = make()
 
     with qtbot.waitSignal(notify.bridge().message_posted) as blocker:
@@ -139,12 +143,20 @@ def background(qtbot):
 def test_pause_in_background_notifies(background, qtbot):
     """A pause while the window is inactive posts one message."""
     notifier = PauseNotifier(background, coalesce_ms=5, use_tray=False)
-    data = {"kind": "slot", "routine_id": "transformer", "slot": "input", "reason": "breakpoint"}
+    data = {
+        "kind": "slot",
+        "routine_id": "transformer",
+        "slot": "input",
+        "reason": "breakpoint",
+    }
 
     with qtbot.waitSignal(notify.bridge().message_posted) as blocker:
         notifier.on_job_paused("0123456789abcdef", data)
 
-    assert blocker.args[0].text == "Job 01234567 paused at a breakpoint: slot transformer.input"
+    assert (
+        blocker.args[0].text
+        == "Job 01234567 paused at a breakpoint: slot transformer.input"
+    )
 
 
 def test_burst_of_pauses_gives_one_message(background, qtbot):

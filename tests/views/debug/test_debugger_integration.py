@@ -61,12 +61,19 @@ def app(demo_server, qtbot, run_async, tmp_path):
     # pytest-qt closes and deletes the window before fixtures end, so the
     # debugger and the session close first.
     qtbot.addWidget(
-        window, before_close_func=lambda _window: run_async(close_debugger_and_session(), timeout=10_000)
+        window,
+        before_close_func=lambda _window: run_async(
+            close_debugger_and_session(), timeout=10_000
+        ),
     )
     window.show()
     run_async(session.start(window.current_filters().to_query()), timeout=10_000)
-    qtbot.waitUntil(lambda: stream.status.state is ConnectionState.CONNECTED, timeout=10_000)
-    qtbot.waitUntil(lambda: "etl_orders" in ui.controller.breakpoints.flows, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: stream.status.state is ConnectionState.CONNECTED, timeout=10_000
+    )
+    qtbot.waitUntil(
+        lambda: "etl_orders" in ui.controller.breakpoints.flows, timeout=10_000
+    )
     return window, session, ui
 
 
@@ -114,15 +121,19 @@ def test_debug_a_demo_job_from_breakpoint_to_completion(app, qtbot, run_async):
     window, session, ui = app
     add_breakpoint_through_dialog(ui, qtbot)
     breakpoints = ui.controller.breakpoints.model
-    assert breakpoints.index(0, BreakpointColumn.CONDITION).data() == "record['id'] == 1"
+    assert (
+        breakpoints.index(0, BreakpointColumn.CONDITION).data() == "record['id'] == 1"
+    )
     add_watch(ui, "record['amount']")
     add_watch(ui, "record['currency']")
 
-    job = run_async(session.submit_job("etl_orders", "reader", "input", {"records": 3, "seed": 1}))
+    job = run_async(
+        session.submit_job("etl_orders", "reader", "input", {"records": 3, "seed": 1})
+    )
     qtbot.waitUntil(lambda: ui.controller.state is DebugState.PAUSED, timeout=15_000)
     qtbot.waitUntil(lambda: watch_value(ui, 0) == "96.74", timeout=10_000)
 
-    # Where it stopped, and what it sees there
+    # Where it stopped, and the names visible there
     assert ui.controller.job_id == job.job_id
     assert "slot transformer.input" in ui.paused_panel.title.text()
     assert watch_value(ui, 1) == "'USD'"
@@ -142,7 +153,10 @@ def test_debug_a_demo_job_from_breakpoint_to_completion(app, qtbot, run_async):
     # Step over: from the slot to the routine run of the transformer
     ui.actions["debug_step_over"].trigger()
     qtbot.waitUntil(
-        lambda: ui.controller.pause is not None and ui.controller.pause.frame.kind == "routine",
+        lambda: (
+            ui.controller.pause is not None
+            and ui.controller.pause.frame.kind == "routine"
+        ),
         timeout=10_000,
     )
     assert "routine transformer" in ui.paused_panel.title.text()
@@ -169,11 +183,13 @@ def test_debug_a_demo_job_from_breakpoint_to_completion(app, qtbot, run_async):
 
 
 def test_frame_choice_and_toggle_breakpoint(app, qtbot, run_async):
-    """Choosing a frame shows its variables; F9 on a frame toggles a breakpoint there."""
+    """A chosen frame shows its variables; F9 toggles breakpoints at frames and rows."""
     window, session, ui = app
     add_breakpoint_through_dialog(ui, qtbot)
     add_watch(ui, "routine_id")
-    run_async(session.submit_job("etl_orders", "reader", "input", {"records": 2, "seed": 1}))
+    run_async(
+        session.submit_job("etl_orders", "reader", "input", {"records": 2, "seed": 1})
+    )
     qtbot.waitUntil(lambda: watch_value(ui, 0) == "'transformer'", timeout=15_000)
 
     table = ui.call_stack_panel.table
@@ -199,6 +215,13 @@ def test_frame_choice_and_toggle_breakpoint(app, qtbot, run_async):
         ui.actions["toggle_breakpoint"].trigger()
     assert blocker.args[1] is False
     assert len(model) == 1
+
+    breakpoints_table = ui.breakpoints_panel.table
+    breakpoints_table.selectRow(0)
+    breakpoints_table.setFocus()
+    qtbot.waitUntil(lambda: window.focusWidget() is breakpoints_table, timeout=2000)
+    ui.actions["toggle_breakpoint"].trigger()
+    qtbot.waitUntil(lambda: len(model) == 0, timeout=10_000)
 
     ui.actions["debug_stop"].trigger()
     qtbot.waitUntil(lambda: ui.controller.state is DebugState.ENDED, timeout=10_000)

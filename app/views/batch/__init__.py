@@ -1,0 +1,1 @@
+"""Batch actions on many jobs: the bar under the jobs table and its result dialog."""

@@ -1,0 +1,1 @@
+"""Job templates: the Templates menu, the template picker and the save dialog."""

@@ -1,0 +1,1 @@
+"""Flow version history: the versions dialog and the coloured YAML diff."""
