@@ -3,7 +3,7 @@
 An exception that nothing caught does not end the app. PySide6 passes one
 raised in a slot or a virtual method to ``sys.excepthook``; one raised in
 another thread reaches ``threading.excepthook``; one raised in an asyncio
-callback, or by a task whose exception nobody retrieved, reaches the event
+callback, or by a task whose exception was never retrieved, reaches the event
 loop's exception handler. CrashHandler takes all three: it logs the
 traceback and shows it in a non-modal CrashDialog.
 
@@ -39,9 +39,9 @@ logger = logging.getLogger(__name__)
 CRASH_PREFIX = "crash-"
 REPORTED_MARK = ".reported"
 KEEP_REPORTS = 10
-# The first few tracebacks of one error site are logged in full; after that
-# only a count at every power of ten, so an error in a repaint cannot flood
-# the log.
+# The first few tracebacks of one error site are logged in full. After that
+# only a count is logged, at every power of ten, so that an error in a
+# repaint cannot flood the log.
 FULL_REPEATS = 5
 
 _fault_file: TextIO | None = None

@@ -64,7 +64,7 @@ class LogFiles:
     """Where this run logs.
 
     Attributes:
-        folder: The log folder, which also holds crash reports.
+        folder: The log folder, which also contains crash reports.
         app_log: The app's log file, or None when the folder is not writable.
         server_log: The embedded server's log file, or None likewise.
         run_id: ``YYYYmmdd-HHMMSS-PID``, shared by this run's file names.
@@ -131,7 +131,7 @@ class SecretFilter(logging.Filter):
     """Masks API keys in a record's message, traceback and stack before it is written.
 
     The record is changed in place: its message is rendered with its
-    arguments and masked, so every handler after this one sees the masked
+    arguments and masked, so every handler after this one gets the masked
     text too.
     """
 
@@ -164,7 +164,7 @@ def setup_logging(
 
     Calling it again replaces the handlers of the previous call. When the
     log folder cannot be created or written, the app logs to ``stream`` only
-    and says so there.
+    and logs a warning there.
 
     Args:
         debug: Log at DEBUG instead of INFO.

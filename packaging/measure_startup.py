@@ -2,8 +2,8 @@
 
 One run: start the bundle's executable on a fresh Xvfb display with its
 embedded server and the demo flows, then wait for both signs of a usable
-app. The window is shown when ``xdotool search --onlyvisible`` finds it; the
-server answers when the app has logged the server's URL and a request to
+app. The window is shown when ``xdotool search --onlyvisible`` finds it. The
+server is up when the app has logged the server's URL and a request to
 ``/api/v1/health/live`` there returns 200. The run's start-up time is the
 later of the two, from the moment the process was started. Then the app
 gets SIGTERM, which closes its window and stops its server.
@@ -20,6 +20,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import re
@@ -37,6 +38,7 @@ from pathlib import Path
 WINDOW_TITLE = "Overseer Desktop"
 _URL_IN_LOG = re.compile(r"Embedded server listening on (http://\S+)")
 POLL_INTERVAL = 0.02  # seconds between checks for the window and the server
+STDERR_TAIL_LINES = 30  # the app's last output lines, shown for a failed run
 
 
 def evict_from_page_cache(folder: Path) -> int:
@@ -89,7 +91,7 @@ def window_visible(display: str) -> bool:
 
 
 def server_answers(url: str) -> bool:
-    """Return whether the server at ``url`` answers its liveness probe."""
+    """Return whether the server at ``url`` returns 200 for its liveness probe."""
     try:
         with urllib.request.urlopen(f"{url}/api/v1/health/live", timeout=2) as response:
             return response.status == 200
@@ -130,9 +132,11 @@ def measure_once(executable: Path, display: str, timeout: float) -> dict[str, ob
             text=True,
         )
         found: dict[str, object] = {}
+        tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
 
         def read_log() -> None:
             for line in app.stderr:
+                tail.append(line.rstrip())
                 match = _URL_IN_LOG.search(line)
                 if match and "url" not in found:
                     found["url"] = match.group(1)
@@ -165,6 +169,8 @@ def measure_once(executable: Path, display: str, timeout: float) -> dict[str, ob
         result["exit_code"] = app.returncode
         if "window_shown" in result and "server_answered" in result:
             result["ready"] = max(result["window_shown"], result["server_answered"])
+        else:
+            result["stderr_tail"] = list(tail)
         return result
 
 

@@ -88,6 +88,7 @@ class FlowViewsController(QObject):
         self._generation = 0
         self._layout_generation = 0
         self._offset = 0
+        self._trace_ready = False
         self._loading = False
         self._load_again = False
         self._tasks = TaskSet()
@@ -198,6 +199,7 @@ class FlowViewsController(QObject):
         self._generation += 1
         self._job = None
         self._offset = 0
+        self._trace_ready = False
         self._load_again = False
         self._refresh_timer.stop()
         self._tracker.reset()
@@ -245,8 +247,12 @@ class FlowViewsController(QObject):
             self._offset = len(entries)
             self.timeline.set_entries(entries, ended=job.is_terminal)
             self._tracker.add_trace(entries)
+            self._trace_ready = True
             self._show_states()
         except notify.NETWORK_ERRORS as exc:
+            # Without the trace the events received since are all there is.
+            self._trace_ready = True
+            self._show_states()
             notify.warning(
                 f"Couldn't load the trace of job {job_id}: {notify.describe(exc)}"
             )
@@ -317,7 +323,10 @@ class FlowViewsController(QObject):
         job = self._job
         if job is not None and job.flow_id == self.graph.flow_id:
             self.graph.set_job(job.job_id)
-            self.graph.set_states(self._tracker.states())
+            # Until the trace arrives, the events alone would show a partial
+            # picture (later routines running, earlier ones never run).
+            if self._trace_ready:
+                self.graph.set_states(self._tracker.states())
         else:
             self.graph.set_job(None)
 

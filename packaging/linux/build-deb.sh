@@ -30,7 +30,7 @@ glibc=$(getconf GNU_LIBC_VERSION | cut -d' ' -f2)
 # System libraries the bundle loads but does not carry (the C library, X's
 # client library, EGL and GL), and those that Qt's xcb platform plugin
 # loads. PyInstaller copies most of the latter from the build machine into
-# the bundle, but only those that machine has installed; depending on them
+# the bundle, but only those that machine has installed. Depending on them
 # keeps the package working when a build machine lacks one. libxcb-xinerama0
 # is for Qt 5 era plugins; Qt 6 no longer links it, but it costs little.
 depends=(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
 import qasync
+import shiboken6
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -33,12 +33,12 @@ def qt_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
-        del loop
-        # Collect the loop's QObjects now, on the Qt thread. Left to a later
-        # garbage collection, they may be deleted on another thread (a server
-        # thread in the next test), which leaves a dangling Qt timer behind
-        # and crashes the Qt event loop.
-        gc.collect()
+        # qasync's close() leaves the Qt timers of pending call_later handles
+        # registered. Deleting their QObject here, on the Qt thread, removes
+        # them. If a garbage collection on another thread (a server thread in
+        # a later test) deleted it instead, Qt could keep a dangling timer and
+        # crash when it fires.
+        shiboken6.delete(loop._timer)
         assert not leftover, f"tasks left running after the test: {leftover}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import sys
 from collections import Counter
@@ -52,6 +53,20 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self):
         await self._inner.aclose()
+
+
+@pytest.fixture(autouse=True)
+def collect_in_main_thread():
+    """Collect garbage on the Qt thread once the test's objects are released.
+
+    The server runs in threads of this process, and Python may collect a
+    cycle on whichever thread allocates. A QObject with a running timer
+    destroyed on a server thread leaves Qt a dangling timer, so each test
+    ends with a collection here, on the Qt thread.
+    """
+    gc.collect()
+    yield
+    gc.collect()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from app.controllers.breakpoints import BreakpointsController
 from app.controllers.flow_views import FlowViewsController
 from app.models.debug_records import ROUTINE, BreakpointPlace
 from app.models.dry_run import DryRunResult
-from app.models.records import FlowInfo
+from app.models.records import FlowInfo, ServerInfo
 from app.services.api import ApiClient
 from app.services.debug_api import DebugApi
 from app.services.flow_api import FlowApi
@@ -119,6 +119,8 @@ class FlowViewsUi(QObject):
         self.graph_panel = FlowGraphPanel(controller.graph, window)
         self.timeline_panel = TimelinePanel(controller.timeline, window)
         self._dialog: DryRunDialog | None = None
+        self._dry_run_supported = True
+        self._breakpoints_supported = True
 
         self.dry_run_action = QAction("&Dry Run…", window)
         self.dry_run_action.setObjectName("action_dry_run")
@@ -224,6 +226,21 @@ class FlowViewsUi(QObject):
 
     # -- actions ----------------------------------------------------------------------
 
+    @Slot(object)
+    def set_server_info(self, info: ServerInfo) -> None:
+        """Turn off what the server lacks: dry runs, and flow breakpoints on the graph.
+
+        A stock Routilux server advertises no capabilities, so both go off.
+        """
+        self._dry_run_supported = info.supports("dry_run")
+        self._breakpoints_supported = info.supports("debug")
+        self.dry_run_action.setEnabled(self._dry_run_supported)
+        if not self._dry_run_supported:
+            self.dry_run_action.setToolTip(
+                f"{info.name} {info.version} has no dry-run API; connect to an "
+                "Overseer embedded server to check flows without running them"
+            )
+
     @property
     def dry_run_dialog(self) -> DryRunDialog | None:
         """The open dry-run dialog, if any."""
@@ -232,6 +249,9 @@ class FlowViewsUi(QObject):
     @Slot()
     def open_dry_run_dialog(self) -> DryRunDialog | None:
         """Open the dry-run dialog for the flow the graph shows, or raise the open one."""
+        if not self._dry_run_supported:
+            notify.info("This server has no dry-run API.")
+            return None
         if self._dialog is not None:
             self._dialog.raise_()
             self._dialog.activateWindow()
@@ -251,7 +271,8 @@ class FlowViewsUi(QObject):
         dialog.finding_selected.connect(self.select_routine)
         dialog.finished.connect(self._on_dialog_finished)
         self._dialog = dialog
-        dialog.open()
+        # Modeless, so the graph stays usable while the result is read.
+        dialog.show()
         return dialog
 
     @Slot(str)
@@ -295,6 +316,12 @@ class FlowViewsUi(QObject):
     ) -> None:
         flow_id = self.controller.graph.flow_id
         if flow_id is None:
+            return
+        if not self._breakpoints_supported:
+            notify.info(
+                "This server has no flow breakpoints, so the graph cannot set one. "
+                "Connect to an Overseer embedded server to debug flows."
+            )
             return
         place = BreakpointPlace(
             flow_id, routine_id, kind, None if port is None else str(port)

@@ -100,4 +100,6 @@ class TimelinePanel(QWidget):
             parts.append(f"{failed} failed")
         if model.pauses:
             parts.append(f"paused {len(model.pauses)}×")
-        self.summary_label.setText(" · ".join(parts))
+        text = " · ".join(parts)
+        self.summary_label.setText(text)
+        self.summary_label.setToolTip(text)

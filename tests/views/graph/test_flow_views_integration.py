@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
+from app.controllers import notify
 from app.controllers.breakpoints import BreakpointsController
 from app.controllers.session import Session
 from app.models import ui_state
 from app.models.debug_records import BreakpointSpec
+from app.models.records import ServerInfo
 from app.models.run_state import NodeStatus
 from app.models.timeline_model import ExecutionStatus
 from app.services.api import ApiClient
@@ -262,3 +264,23 @@ def test_shared_breakpoints_controller_shows_its_breakpoints(
 
     (item,) = graph.port_breakpoints("aggregator", "slot", "input")
     assert item.condition == "True"
+
+
+def test_stock_server_turns_off_dry_run_and_graph_breakpoints(
+    make_app, demo_server, qtbot
+):
+    _window, _session, ui, _ = make_app()
+    stock = ServerInfo(name="routilux", version="1.1.0", is_stock=True)
+
+    ui.set_server_info(stock)
+
+    assert not ui.dry_run_action.isEnabled()
+    assert ui.open_dry_run_dialog() is None
+    slot = QPointF(20, ui.controller.graph.nodes["transformer"].port_y(0))
+    with qtbot.waitSignal(
+        notify.bridge().message_posted,
+        check_params_cb=lambda message: "no flow breakpoints" in message.text,
+    ):
+        click_node(ui, qtbot, "transformer", slot)
+
+    assert flow_breakpoints(demo_server) == []

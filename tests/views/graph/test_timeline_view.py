@@ -73,7 +73,7 @@ def test_twenty_thousand_entries_show_and_paint(panel, qtbot):
     panel.view.viewport().grab()
     elapsed = time.perf_counter() - started
 
-    assert elapsed < 1.0, f"building and painting took {elapsed:.2f} s"
+    assert elapsed < 2.0, f"building and painting took {elapsed:.2f} s"
     assert len(panel.model.routines) == 8
     assert panel.view.isVisibleTo(panel)
 
@@ -146,7 +146,7 @@ def test_arrow_keys_step_through_a_row(panel, qtbot):
     assert blocker.args[1] == pytest.approx(second.start_ts)
 
 
-def test_ctrl_wheel_zoom_keeps_the_time_under_the_mouse(panel, qtbot):
+def test_zoom_keeps_time_under_mouse(panel, qtbot):
     panel.model.set_entries(make_trace(3000))
     view = panel.view
     x = view._gutter + 200
