@@ -49,10 +49,10 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _RUN_NAME = re.compile(r"^(?P<prefix>[a-z-]+?-)(?P<run>\d{8}-\d{6}-\d+)\.")
 
 _SECRET_PATTERNS = (
-    # Header X-API-Key in "X-API-Key: v", "x-api-key=v" or a dict's repr.
-    re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)([^\s\"',;&}\])]+)"),
-    # api_key=v and api-key=v: query parameters, keyword arguments, options.
-    re.compile(r"(?i)(\bapi[_-]key\s*=\s*[\"']?)([^\s\"',;&#)]+)"),
+    # The X-API-Key header and api_key / api-key / OVERSEER_API_KEY values,
+    # after ":" or "=": header lines, query parameters, keyword arguments,
+    # JSON and dict reprs, environment listings.
+    re.compile(r"(?i)((?:x-)?api[_-]key[\"']?\s*[:=]\s*[\"']?)([^\s\"',;&#}\])]+)"),
     # The command-line option with its value as the next argument.
     re.compile(r"(?i)(--api-key\s+)([^\s\"',;]+)"),
 )

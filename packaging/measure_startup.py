@@ -23,6 +23,7 @@ import argparse
 import collections
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -53,30 +54,31 @@ def evict_from_page_cache(folder: Path) -> int:
 
 
 def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    """Start Xvfb on a free display number and return it with its DISPLAY value."""
-    read_end, write_end = os.pipe()
-    xvfb = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            "1600x1000x24",
-            "-nolisten",
-            "tcp",
-        ],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        number = pipe.readline().strip()
-    if not number:
+    """Start Xvfb on a free display number from 100 up and return it with its DISPLAY value.
+
+    Numbers from 100 keep clear of the low displays that desktops and other
+    test runs pick first.
+    """
+    for number in random.sample(range(100, 200), 100):
+        if (
+            Path(f"/tmp/.X11-unix/X{number}").exists()
+            or Path(f"/tmp/.X{number}-lock").exists()
+        ):
+            continue
+        xvfb = subprocess.Popen(
+            ["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        socket_path = Path(f"/tmp/.X11-unix/X{number}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and xvfb.poll() is None:
+            if socket_path.exists():
+                return xvfb, f":{number}"
+            time.sleep(POLL_INTERVAL)  # noqa: TID251 (a polling script, not the app)
         xvfb.kill()
-        raise RuntimeError("Xvfb did not report a display number")
-    return xvfb, f":{number}"
+        xvfb.wait()
+    raise RuntimeError("no free X display between :100 and :199")
 
 
 def window_visible(display: str) -> bool:
@@ -99,10 +101,32 @@ def server_answers(url: str) -> bool:
         return False
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the user plus system CPU time that process ``pid`` has used (Linux only)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are fields 14 and 15 of /proc/PID/stat (proc(5)).
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    """Return the ids of the child processes of ``pid`` (Linux only)."""
+    try:
+        return [
+            int(child)
+            for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except OSError:
+        return []
+
+
 def child_command(pid: int) -> list[str]:
     """Return the command line of the first child process of ``pid`` (Linux only)."""
+    children = child_pids(pid)
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         raw = Path(f"/proc/{children[0]}/cmdline").read_bytes()
     except (OSError, IndexError):
         return []
@@ -156,6 +180,8 @@ def measure_once(executable: Path, display: str, timeout: float) -> dict[str, ob
                         result["server_answered"] = time.monotonic() - started
                         result["child_command"] = child_command(app.pid)
                 if "window_shown" in result and "server_answered" in result:
+                    processes = [app.pid, *child_pids(app.pid)]
+                    result["cpu_s"] = round(sum(map(cpu_seconds, processes)), 3)
                     break
                 time.sleep(POLL_INTERVAL)  # noqa: TID251 (a polling script, not the app)
         finally:

@@ -120,6 +120,8 @@ def test_unwritable_folder_logs_to_console(tmp_path, clean_logging):
             "k3y-second-param",
         ),
         ("EventStream(api_key='k3y-kwarg')", "k3y-kwarg"),
+        ('{"api_key": "k3y-json-field", "limit": 5}', "k3y-json-field"),
+        ("env: OVERSEER_API_KEY=k3y-env-line", "k3y-env-line"),
         ("command: overseer-server --api-key k3y-option --port 0", "k3y-option"),
         ("command: overseer-server --api-key=k3y-option-eq", "k3y-option-eq"),
     ],

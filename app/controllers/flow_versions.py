@@ -19,12 +19,13 @@ from app.controllers import notify
 from app.controllers.tasks import TaskSet
 from app.models.flow_versions import FlowVersion, FlowVersionList, LocalFlowHistory
 from app.models.records import FlowInfo, JobDetail, ServerInfo
+from app.services.api import ApiError
 from app.services.versions_api import VersionsApi
 
 logger = logging.getLogger(__name__)
 
-# How long a flow's current version is trusted before it is asked again; the
-# server reloads edited flow files on its own, so it can change at any time.
+# Seconds a flow's current version is cached. The server reloads edited flow
+# files on its own, so the current version can change at any time.
 CURRENT_TTL_S = 10.0
 
 
@@ -175,7 +176,7 @@ class FlowVersionsController(QObject):
             return cached[0]
         try:
             listing = await self._api.list_versions(flow_id)
-        except notify.ApiError as exc:
+        except ApiError as exc:
             if exc.status != 404:
                 raise
             current = None

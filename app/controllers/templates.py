@@ -22,7 +22,7 @@ def why_not_direct(
     """Return why ``template`` needs the new-job dialog before it starts, or None.
 
     It does when its start point is missing on the server, when its params
-    have a placeholder error, or when it asks the user for values.
+    have a placeholder error, or when it has ``${ask:NAME}`` placeholders.
     """
     problem = template_problem(template, flows)
     if problem is not None:
@@ -46,9 +46,9 @@ async def start_from_template(
     """Fill in the template's placeholders and start the job.
 
     Raises:
-        PlaceholderError: a placeholder is unknown or an answer is missing;
+        PlaceholderError: a placeholder is unknown or a value is missing;
             nothing is sent then.
-        ApiError, ServerUnreachable: the server refused or did not answer.
+        ApiError, ServerUnreachable: the server rejected the job or did not respond.
     """
     params = placeholders.expand(template.params, answers=answers, clock=clock)
     job = await submit(

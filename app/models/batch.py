@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Self
 
 from app.models.records import JobQuery
@@ -25,7 +25,7 @@ REASON_TEXT = {
 
 
 class BatchAction(enum.Enum):
-    """What a batch does to each job."""
+    """Action a batch applies to each job."""
 
     CANCEL = "cancel"
     RERUN = "rerun"
@@ -51,7 +51,8 @@ class BatchSelection:
     Attributes:
         job_ids: the chosen jobs, when ``query`` is None.
         query: the jobs-list filter, for "all jobs matching the filter".
-        expected: how many jobs the user was told the batch covers.
+        expected: the number of jobs shown to the user when the batch was
+            confirmed.
     """
 
     job_ids: tuple[str, ...] = ()
@@ -117,7 +118,7 @@ class BatchResult:
         refused: why the server took no action at all (for example, it has
             no route for the action), or None.
         uncertain: a request was abandoned, so the server may have acted on
-            more jobs than ``succeeded`` says.
+            more jobs than ``succeeded`` counts.
     """
 
     action: BatchAction
@@ -171,15 +172,6 @@ class BatchResult:
         if self.uncertain:
             text += "; the server may have acted on more before the stop"
         return text
-
-
-@dataclass
-class BatchProgress:
-    """Counts while a batch runs; ``total`` is 0 while it is unknown."""
-
-    done: int = 0
-    total: int = 0
-    failures: list[BatchFailure] = field(default_factory=list)
 
 
 def _count(data: Mapping[str, Any], key: str) -> int:

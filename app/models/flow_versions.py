@@ -4,7 +4,7 @@ The embedded server stores each distinct DSL of a flow and numbers it
 (``GET /api/v1/flows/{flow_id}/versions``). A stock Routilux server keeps
 no history, so the app records each flow's DSL text whenever it reads it,
 in ``flow-history/<server>/<flow_id>.json`` under the config folder. Those
-local versions say what the app saw and when, not what the server ran.
+local versions record what the app saw and when, not what the server ran.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ A template file looks like this; its params may hold placeholders
       "params": {"day": "${today}"}
     }
 
-An export file holds several: ``{"format": "overseer-job-templates",
+An export file contains several: ``{"format": "overseer-job-templates",
 "version": 1, "templates": [...]}``. Import reads either kind.
 """
 
@@ -154,7 +154,7 @@ def template_problem(
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did.
+    """Outcome of an import.
 
     Attributes:
         added: names of the templates saved.

@@ -156,7 +156,7 @@ def _describe_transport_error(exc: httpx.TransportError, timeout: float) -> str:
             cause = cause.__cause__ or cause.__context__
         return f"couldn't connect ({exc or type(exc).__name__})"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return "the server closed the connection without answering"
+        return "the server closed the connection without a response"
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
         return "the connection was reset"
     return str(exc) or type(exc).__name__
@@ -263,8 +263,8 @@ class _RecyclingTransport(httpx.AsyncBaseTransport):
 class ApiClient:
     """REST client over one shared ``httpx.AsyncClient``.
 
-    Every method raises ApiError when the server answers with an error status
-    or an unreadable body, and ServerUnreachable when it gives no answer. GET
+    Every method raises ApiError when the server responds with an error status
+    or an unreadable body, and ServerUnreachable when it sends no response. GET
     requests are sent once more after a 500 or a broken keep-alive connection,
     on a new connection; other methods are never repeated.
     """
@@ -396,7 +396,7 @@ class ApiClient:
     ) -> records.JobDetail:
         """Start a job by posting ``params`` to an entry routine's slot.
 
-        The stock server leaves ``params`` out of its answer, so the returned
+        The stock server leaves ``params`` out of its response, so the returned
         JobDetail then carries the params that were sent.
         """
         payload = {
@@ -489,7 +489,9 @@ class ApiClient:
             return parser(body)
         except (ValueError, TypeError) as exc:
             raise ApiError(
-                200, "INVALID_RESPONSE", f"The server sent an unexpected answer: {exc}"
+                200,
+                "INVALID_RESPONSE",
+                f"The server sent an unexpected response: {exc}",
             ) from exc
 
 

@@ -106,7 +106,8 @@ class EventStream(QObject):
     Signals:
         status_changed(ConnectionStatus): the state, reason, retry delay or
             round-trip time changed.
-        event_received(dict): one server event, at most once per ``seq``.
+        event_received(dict): one server event, at most once per ``seq``
+            until the server restarts its numbering.
         resync_needed(str): events may have been missed, for the reason in
             the argument. Consumers refetch what they show over REST.
     """

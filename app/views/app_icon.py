@@ -19,8 +19,9 @@ ICON_NAME = "overseer-desktop"
 def application_icon() -> QIcon:
     """Return the app's icon in every size there is a PNG for.
 
-    PNG files rather than the SVG, so the bundle needs no QtSvg. An empty
-    icon is returned, and a warning logged, when none is found.
+    Qt reads PNG files without an image format plugin, so the icon shows in
+    any build. An empty icon is returned, and a warning logged, when none is
+    found.
     """
     icon = QIcon()
     for path in sorted(ICON_DIR.glob(f"{ICON_NAME}-*.png")):

@@ -1,9 +1,9 @@
 """Dialog that starts a job: flow, entry routine, slot and JSON params.
 
-The params may hold placeholders (``app.models.placeholders``); the dialog
-asks for the ``${ask:NAME}`` values and previews the params as sent. With a
-template library it also starts from a saved template and saves what it
-holds as one.
+The params may contain placeholders (``app.models.placeholders``). The
+dialog has a field for each ``${ask:NAME}`` value and previews the params
+as sent. With a template library it also starts from a saved template and
+saves its contents as one.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ class NewJobDialog(QDialog):
     def _build_layout(self) -> None:
         form = QFormLayout()
         if self._templates is not None:
-            form.addRow("T&emplate:", self.template_box)
+            form.addRow("Te&mplate:", self.template_box)
             form.addRow("", self.template_note)
         form.addRow("&Flow:", self.flow_box)
         form.addRow("&Entry routine:", self.routine_box)
@@ -226,7 +226,7 @@ class NewJobDialog(QDialog):
         self.template_note.setVisible(problem is not None)
 
     def draft_template(self) -> JobTemplate:
-        """Return what the dialog holds as an unsaved template, placeholders kept."""
+        """Return the dialog's contents as an unsaved template, placeholders kept."""
         try:
             params = parse_params(self.params_edit.toPlainText())
         except ParamsError:
@@ -242,7 +242,7 @@ class NewJobDialog(QDialog):
 
     @Slot()
     def open_save_template_dialog(self) -> SaveTemplateDialog | None:
-        """Ask for a name and save what the dialog holds as a template."""
+        """Ask for a name and save the dialog's contents as a template."""
         if self._templates is None:
             return None
         dialog = SaveTemplateDialog(self._templates, self.draft_template(), self)

@@ -43,7 +43,7 @@ class Failure:
 
 @dataclass
 class BatchOutcome:
-    """The answer to a batch request."""
+    """The response to a batch request."""
 
     action: str
     matched: int = 0
@@ -100,7 +100,7 @@ def cancel_jobs(engine: Engine, targets: Targets) -> BatchOutcome:
 
 
 def delete_jobs(engine: Engine, targets: Targets) -> BatchOutcome:
-    """Delete every target that has ended, with its trace; refuse the others."""
+    """Delete every target that has ended, with its trace; list the others as failures."""
     result = batch_store.delete_ended(engine.jobs.db, targets)
     outcome = BatchOutcome("delete", matched=result.matched, succeeded=result.deleted)
     outcome.failed.extend(_not_found(job_id) for job_id in result.missing)

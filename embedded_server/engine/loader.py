@@ -118,7 +118,7 @@ def read_flow_file(path: Path) -> FlowSpec:
 
     Raises:
         FlowDefinitionError: the file cannot be read, does not parse or is not
-            a flow this server can run; the message says which.
+            a flow this server can run; the message names the problem.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -139,7 +139,7 @@ def reload_flow_file(path: Path, catalog: FlowCatalog) -> str:
     (the DSL is the one already running), ``removed`` (the file is gone, so its
     flow is unregistered) or ``broken`` (the file does not load; the flow it
     defined before keeps running its last good version, and the load errors
-    say why). Jobs already running keep the FlowSpec they started with.
+    contain the reason). Jobs already running keep the FlowSpec they started with.
     """
     previous = catalog.by_source(path)
     catalog.clear_errors(path)

@@ -41,7 +41,7 @@ class Targets:
 
 @dataclass(frozen=True)
 class DeleteOutcome:
-    """What a batch delete found and did.
+    """Outcome of a batch delete.
 
     Attributes:
         matched: the jobs the filter matched, or the distinct ids requested.

@@ -121,7 +121,7 @@ def test_stop_between_chunks(server, make_runner, qloop, qtbot):
 
 
 def test_stop_abandons_single_filter_request(server, make_runner, qloop, qtbot):
-    """Stopping a one-request batch says the server may have acted anyway."""
+    """Stopping a one-request batch reports that the server may have acted anyway."""
     add_jobs(server, running=2)
     server.batch_gate = asyncio.Event()
     runner = make_runner()

@@ -78,7 +78,7 @@ def test_default_uuid_is_random_uuid4():
 
 
 def test_ask_uses_one_answer_per_name():
-    """Every ${ask:NAME} of one name gets the same answer."""
+    """Every ${ask:NAME} of one name gets the same value."""
     params = {"customer": "${ask:customer}", "note": "for ${ask:customer} on ${today}"}
 
     result = expand(params, answers={"customer": "ACME"}, clock=fixed_clock)
@@ -94,7 +94,7 @@ def test_ask_names_in_first_use_order():
 
 
 def test_missing_answer_is_error():
-    """An ${ask:NAME} without an answer is never sent as text."""
+    """An ${ask:NAME} without a value is never sent as text."""
     with pytest.raises(PlaceholderError, match=r"no value given for \$\{ask:who\}"):
         expand({"who": "${ask:who}"}, answers={})
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import qasync
+import shiboken6
 
 
 @contextlib.contextmanager
@@ -34,6 +35,10 @@ def install_qasync_loop(qapp: Any, qtbot: Any) -> Iterator[qasync.QEventLoop]:
         asyncio.events._set_running_loop(None)
         loop.close()
         asyncio.set_event_loop(None)
+        # qasync's close() leaves the Qt timers of pending call_later handles
+        # registered; deleting their QObject here, on the Qt thread, removes
+        # them before a garbage collection on another thread could.
+        shiboken6.delete(loop._timer)
 
 
 def run_until_done(qtbot: Any, task: asyncio.Future[Any], timeout: int = 5000) -> Any:

@@ -3,7 +3,7 @@
 ``BatchFakeServer`` adds ``POST /jobs/batch`` (as the embedded server has
 it) and ``DELETE /jobs/{job_id}`` to FakeServer. ``stock=True`` makes it
 look like a stock Routilux server: no capabilities and none of those routes.
-A gate (an unset ``asyncio.Event``) holds the matching requests until set,
+A gate (an unset ``asyncio.Event``) keeps the matching requests waiting until it is set,
 so tests can stop a batch while requests are in flight.
 """
 

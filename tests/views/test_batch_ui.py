@@ -47,7 +47,7 @@ def window(qtbot, tmp_path, session, run_async):
 
 
 class Confirm:
-    """Answers confirmations: yes unless told otherwise, and records the questions."""
+    """Confirms unless ``answer`` is False, and records each question."""
 
     def __init__(self, answer=True):
         self.answer = answer
@@ -134,7 +134,7 @@ def test_cancel_selected_rows_shows_result(window, batch, fake_server, confirm, 
 
 
 def test_declined_confirmation_sends_nothing(window, batch, fake_server, confirm):
-    """Answering no to the confirmation leaves the jobs alone."""
+    """Declining the confirmation leaves the jobs alone."""
     confirm.answer = False
     select_rows(window, [0, 1])
 

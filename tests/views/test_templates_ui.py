@@ -162,7 +162,7 @@ def test_save_from_dialog_keeps_placeholders(make_dialog, library, qtbot):
 
 
 def test_save_dialog_warns_before_replacing(make_dialog, library, qtbot):
-    """Naming a template like an existing one says it will be replaced."""
+    """Naming a template like an existing one shows that it will be replaced."""
     library.save(template())
     dialog = make_dialog()
 
@@ -243,7 +243,7 @@ def test_menu_has_shortcut_and_entries(ui, library, window):
 
 
 def test_asking_template_opens_dialog(ui, library, fake_server, window, qtbot):
-    """A template that asks for values opens the new-job dialog instead of starting."""
+    """A template with ${ask:NAME} opens the new-job dialog instead of starting."""
     saved = library.save(template(params={"who": "${ask:who}"}))
 
     ui.start_template(saved)

@@ -179,7 +179,7 @@ def show_job(window, session, qtbot, job_id):
 
 
 def test_old_job_names_version_with_notice(versions, window, session, qtbot):
-    """A job that ran on an older version says so, and Compare opens that diff."""
+    """A job that ran on an older version shows a notice, and Compare opens that diff."""
     show_job(window, session, qtbot, "old-job")
 
     panel = window.detail_panel
@@ -204,7 +204,7 @@ def test_current_job_has_no_notice(versions, window, session, qtbot):
 
 
 def test_version_of_other_job_is_ignored(window):
-    """A late answer for a job no longer shown does not change the panel."""
+    """A late response for a job no longer shown does not change the panel."""
     window.detail_panel.set_flow_version(JobVersion("elsewhere", "f", 1, 2))
 
     assert window.detail_panel.field_text("flow_version") == ""
@@ -213,7 +213,7 @@ def test_version_of_other_job_is_ignored(window):
 def test_stock_server_keeps_local_history(
     fake_server, versions, window, session, qtbot
 ):
-    """Against a stock server the app records the DSL it sees and lists that."""
+    """Against a stock server the app records each DSL it reads and lists those."""
     fake_server.stock = True
     info = type(session.server_info)("routilux", "1.1.0", is_stock=True)
     versions.controller.set_server_info(info)

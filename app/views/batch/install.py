@@ -5,7 +5,7 @@ Call ``install_batch`` once a session exists::
     self.batch = install_batch(self, session=session)
 
 and close it with the session (``await self.batch.aclose()``). Every action
-asks for confirmation first; the table stays usable while a batch runs.
+is confirmed first, and the table stays usable while a batch runs.
 """
 
 from __future__ import annotations

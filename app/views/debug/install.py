@@ -160,7 +160,9 @@ class DebuggerUi(QObject):
             window.splitDockWidget(event_log, watch, Qt.Orientation.Horizontal)
             window.tabifyDockWidget(event_log, docks["breakpoints_dock"])
             event_log.raise_()
-            window.resizeDocks([event_log, watch], [720, 540], Qt.Orientation.Horizontal)
+            window.resizeDocks(
+                [event_log, watch], [720, 540], Qt.Orientation.Horizontal
+            )
         window.tabifyDockWidget(watch, docks["call_stack_dock"])
         watch.raise_()
 
@@ -252,6 +254,13 @@ class DebuggerUi(QObject):
             )
             return
         self.controller.breakpoints.toggle(place)
+
+    def reset_layout(self) -> None:
+        """Put the debugger's docks back where they start, after the window resets its own."""
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self._default_layout(self.docks)
 
     async def aclose(self) -> None:
         """Cancel the debugger's requests in flight."""

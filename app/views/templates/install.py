@@ -4,9 +4,9 @@ Call ``install_templates`` once a session exists::
 
     self.templates = install_templates(self, session=session)
 
-The menu lists every template; choosing one starts its job at once unless
-it asks for values, has a placeholder error or names a start point the
-server lacks, in which case the new-job dialog opens with it. The job
+The menu lists every template. Choosing one starts its job at once, unless
+it has ``${ask:NAME}`` placeholders, a placeholder error or a start point
+the server lacks: then the new-job dialog opens with it. The job
 detail's "Save as template" button and the menu's "Save Job as Template"
 save the shown job's start point and params.
 """

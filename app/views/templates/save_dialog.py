@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 class SaveTemplateDialog(QDialog):
     """Asks for a name and description, then saves ``draft`` under that name.
 
-    A name that another template has already replaces that template, and
-    the dialog says so before the user saves.
+    Saving under the name of another template replaces that template. The
+    dialog shows this before the user saves.
 
     Signals:
         saved(JobTemplate): The template as saved.

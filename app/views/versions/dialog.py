@@ -68,7 +68,7 @@ class FlowVersionsDialog(QDialog):
         self._controller = controller
         self._tasks = TaskSet()
         self._listing: FlowVersionList | None = None
-        self._wanted = (old, new)
+        self._requested_pair = (old, new)
         self._generation = 0
 
         self.flow_box = QComboBox(self)
@@ -203,8 +203,8 @@ class FlowVersionsDialog(QDialog):
         self._show_listing(listing)
         self.versions_loaded.emit(listing)
         numbers = [v.version for v in listing.versions]
-        old, new = self._wanted
-        self._wanted = (None, None)
+        old, new = self._requested_pair
+        self._requested_pair = (None, None)
         if new not in numbers:
             new = numbers[0] if numbers else None
         if old not in numbers:

@@ -16,8 +16,8 @@ from app.views.main_window import MainWindow
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
-    # The offscreen platform warns whenever a top-level window is shown.
-    pytest.mark.qt_log_ignore("propagateSizeHints"),
+    # The offscreen platform warns when a top-level window is shown or raised.
+    pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise"),
 ]
 
 
@@ -169,3 +169,25 @@ def test_burst_of_pauses_gives_one_message(background, qtbot):
 
     assert blocker.args[0].text.startswith("3 jobs paused")
     assert notifier.last_message == blocker.args[0].text
+
+
+def test_reset_layout_puts_docks_back(make, qtbot):
+    """After the window resets its layout, the debugger's docks return to their tabs."""
+    window, ui = make()
+    window.show()
+    ui.docks["watch_dock"].setFloating(True)
+    ui.docks["breakpoints_dock"].hide()
+
+    window.actions["reset_layout"].trigger()
+    ui.reset_layout()
+
+    def tab_names(dock):
+        return {other.objectName() for other in window.tabifiedDockWidgets(dock)}
+
+    qtbot.waitUntil(
+        lambda: "paused_job_dock" in tab_names(window.detail_dock), timeout=2000
+    )
+    assert not ui.docks["watch_dock"].isFloating()
+    assert not ui.docks["breakpoints_dock"].isHidden()
+    assert tab_names(window.event_dock) == {"breakpoints_dock"}
+    assert tab_names(ui.docks["watch_dock"]) == {"call_stack_dock"}
