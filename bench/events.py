@@ -1,9 +1,10 @@
 """Benchmark 4: WebSocket event delivery to 1 and to 5 subscribers.
 
 Jobs of ``burst_flow`` (bench/fixtures) each emit ``count`` events. Every
-subscriber is a separate process with its own asyncio loop and a
-``websockets`` client with the library's defaults (permessage-deflate on, as
-the desktop app uses it), so the client side is not one shared bottleneck.
+subscriber is a separate process with its own asyncio loop, so the client
+side is not one shared bottleneck. Each uses a ``websockets`` client with
+the library's defaults, as the desktop app does. Those offer
+permessage-deflate, which the stock server accepts and ours declines.
 
 Ours: each subscriber keeps the default subscription (every event) on
 ``/api/v1/websocket``. Losses are counted from ``seq``: every seq between

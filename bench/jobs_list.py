@@ -58,12 +58,13 @@ def _time_query(
 ) -> dict[str, Any]:
     for _ in range(WARMUP_REQUESTS):
         client.get("/api/v1/jobs", params=params).raise_for_status()
+
     durations: list[float] = []
     deadline = time.monotonic() + SERIES_TIME_LIMIT_S
     body: dict[str, Any] = {}
     size = 0
-    # Server CPU per request barely depends on other load on the machine,
-    # unlike the latency seen by the client.
+    # Server CPU per request depends much less on other load on the machine
+    # than the latency the client sees.
     server_cpu = server.cpu_seconds()
     while len(durations) < repeats and time.monotonic() < deadline:
         started = time.perf_counter()
@@ -73,6 +74,7 @@ def _time_query(
         body = response.json()
         size = len(response.content)
     server_cpu = server.cpu_seconds() - server_cpu
+
     expected = min(params["limit"], body["total"])
     if len(body["jobs"]) != expected:
         raise AssertionError(
@@ -89,7 +91,7 @@ def _time_query(
 
 
 def rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[Row]:
-    """Build the table rows: median and p95 per query and size, stock/ours as the ratio."""
+    """Build the table rows: median, p95 and server CPU per query and size, stock/ours as the ratio."""
     sizes = sorted(set(results["ours"]) | set(results["stock"]))
     table: list[Row] = []
     for name in QUERIES:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.controllers import notify
-from app.controllers.tasks import TaskSet
+from app.controllers.guarded_tasks import GuardedTasks
 from app.models.breakpoints_model import BreakpointsModel
 from app.models.debug_records import BreakpointInfo, BreakpointPlace, BreakpointSpec
 from app.models.records import FlowInfo
@@ -49,7 +50,7 @@ class BreakpointsController(QObject):
         # Local changes per flow; a list that was requested before a change
         # is stale and must not undo it.
         self._changes: dict[str, int] = {}
-        self._tasks = TaskSet()
+        self._tasks = GuardedTasks()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(refresh_delay_ms)
@@ -84,7 +85,9 @@ class BreakpointsController(QObject):
         self._job_id = job_id
         self.model.replace_where(lambda item: item.job_id is not None, [])
         if job_id is not None:
-            self._tasks.spawn(self._load_job(job_id), name="load job breakpoints")
+            self._tasks.spawn(
+                partial(self._load_job, job_id), name="load job breakpoints"
+            )
 
     def refresh_all(self) -> None:
         """Reload the breakpoints of every flow and of the selected job."""
@@ -92,7 +95,9 @@ class BreakpointsController(QObject):
         self._refresh_timer.stop()
         self._on_refresh_timer_timeout()
         if self._job_id is not None:
-            self._tasks.spawn(self._load_job(self._job_id), name="load job breakpoints")
+            self._tasks.spawn(
+                partial(self._load_job, self._job_id), name="load job breakpoints"
+            )
 
     def schedule_refresh(self, flow_id: str | None) -> None:
         """Reload ``flow_id``'s breakpoints soon, if it has any."""
@@ -153,11 +158,16 @@ class BreakpointsController(QObject):
     def delete_later(self, items: Iterable[BreakpointInfo]) -> None:
         """Remove ``items`` in the background."""
         for item in list(items):
-            self._tasks.spawn(self.delete(item), name="delete breakpoint")
+            self._tasks.spawn(partial(self.delete, item), name="delete breakpoint")
 
     def toggle(self, place: BreakpointPlace) -> None:
         """Remove the flow breakpoint at ``place``, or add one when there is none."""
-        self._tasks.spawn(self._toggle(place), name="toggle breakpoint")
+        self._tasks.spawn(partial(self._toggle, place), name="toggle breakpoint")
+
+    def stop_requests(self) -> None:
+        """Stop the refresh timer and start no more requests."""
+        self._refresh_timer.stop()
+        self._tasks.stop()
 
     async def aclose(self) -> None:
         """Stop the refresh timer and cancel requests in flight."""
@@ -186,7 +196,9 @@ class BreakpointsController(QObject):
     def _on_refresh_timer_timeout(self) -> None:
         flows, self._dirty = sorted(self._dirty), set()
         if flows:
-            self._tasks.spawn(self._load_flows(flows), name="load flow breakpoints")
+            self._tasks.spawn(
+                partial(self._load_flows, flows), name="load flow breakpoints"
+            )
 
     def _changed(self, flow_id: str) -> None:
         self._changes[flow_id] = self._changes.get(flow_id, 0) + 1
@@ -232,7 +244,9 @@ class BreakpointsController(QObject):
     def _on_model_enabled_change_requested(
         self, before: BreakpointInfo, enabled: bool
     ) -> None:
-        self._tasks.spawn(self._set_enabled(before, enabled), name="enable breakpoint")
+        self._tasks.spawn(
+            partial(self._set_enabled, before, enabled), name="enable breakpoint"
+        )
 
     async def _set_enabled(self, before: BreakpointInfo, enabled: bool) -> None:
         try:

@@ -14,14 +14,15 @@ import asyncio
 import enum
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.controllers import notify
 from app.controllers.breakpoints import BreakpointsController
+from app.controllers.guarded_tasks import GuardedTasks
 from app.controllers.inspection import PauseInspector
-from app.controllers.tasks import TaskSet
 from app.models.call_stack_model import CallStackModel
 from app.models.debug_records import PausePoint
 from app.models.records import TERMINAL_STATUSES
@@ -89,7 +90,7 @@ class DebugController(QObject):
             debug_api, self, refresh_delay_ms=refresh_delay_ms
         )
         self.inspector = PauseInspector(debug_api, self, watch_model=watch_model)
-        self._tasks = TaskSet()
+        self._tasks = GuardedTasks()
         self._job_id: str | None = None
         self._flow_id: str | None = None
         self._state = DebugState.NONE
@@ -164,7 +165,8 @@ class DebugController(QObject):
         self.breakpoints.set_job(job_id)
         if job_id is not None:
             self._tasks.spawn(
-                self._load_selected(job_id, self._selection), name="load debug session"
+                partial(self._load_selected, job_id, self._selection),
+                name="load debug session",
             )
 
     @Slot(dict)
@@ -201,7 +203,7 @@ class DebugController(QObject):
         if self._job_id is not None:
             self._selection += 1
             self._tasks.spawn(
-                self._load_selected(self._job_id, self._selection),
+                partial(self._load_selected, self._job_id, self._selection),
                 name="reload debug session",
             )
 
@@ -236,7 +238,7 @@ class DebugController(QObject):
     def stop(self) -> None:
         """Cancel the selected job."""
         if self._job_id is not None:
-            self._tasks.spawn(self._stop(self._job_id), name="cancel job")
+            self._tasks.spawn(partial(self._stop, self._job_id), name="cancel job")
 
     @Slot(int)
     def select_frame(self, index: int) -> None:
@@ -247,6 +249,17 @@ class DebugController(QObject):
     def evaluate_watches(self) -> None:
         """Evaluate every watch again in the current frame."""
         self.inspector.evaluate_watches()
+
+    @Slot()
+    def stop_requests(self) -> None:
+        """Start no more requests, here, in the inspector or for breakpoints.
+
+        For a window that is closing: timers and late signals must not start
+        work that ``aclose`` would no longer see.
+        """
+        self._tasks.stop()
+        self.inspector.stop_requests()
+        self.breakpoints.stop_requests()
 
     async def aclose(self) -> None:
         """Cancel requests in flight, here, in the inspector and for breakpoints."""
@@ -328,7 +341,7 @@ class DebugController(QObject):
     def _command(self, name: str) -> None:
         if self._job_id is not None:
             self._tasks.spawn(
-                self._run_command(self._job_id, name), name=f"debug {name}"
+                partial(self._run_command, self._job_id, name), name=f"debug {name}"
             )
 
     async def _run_command(self, job_id: str, name: str) -> None:

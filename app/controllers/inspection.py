@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.controllers import notify
-from app.controllers.tasks import TaskSet
+from app.controllers.guarded_tasks import GuardedTasks
 from app.models.call_stack_model import CallStackModel
 from app.models.debug_records import EvalResult, PausePoint
 from app.models.variables_model import VariablesModel
@@ -60,7 +61,7 @@ class PauseInspector(QObject):
         self.watch_model = watch_model if watch_model is not None else WatchModel(self)
         if self.watch_model.parent() is None:
             self.watch_model.setParent(self)
-        self._tasks = TaskSet()
+        self._tasks = GuardedTasks()
         self._job_id: str | None = None
         self._pause: PausePoint | None = None
         self._frame = 0
@@ -85,7 +86,9 @@ class PauseInspector(QObject):
         """Load the current pause of ``job_id``, replacing any earlier load."""
         self._job_id = job_id
         self._generation += 1
-        self._tasks.spawn(self._load_pause(job_id, self._generation), name="load pause")
+        self._tasks.spawn(
+            partial(self._load_pause, job_id, self._generation), name="load pause"
+        )
 
     async def load_now(self, job_id: str) -> None:
         """Load the current pause of ``job_id`` and return when it is shown."""
@@ -119,16 +122,23 @@ class PauseInspector(QObject):
         self.call_stack_model.set_current_frame(index)
         self.frame_changed.emit(index)
         self._tasks.spawn(
-            self._load_frame(self._job_id, index, self._generation), name="load frame"
+            partial(self._load_frame, self._job_id, index, self._generation),
+            name="load frame",
         )
 
     def evaluate_watches(self) -> None:
         """Evaluate every watch again in the current frame."""
         if self._pause is not None and self._job_id is not None:
             self._tasks.spawn(
-                self._evaluate_watches(self._job_id, self._frame, self._generation),
+                partial(
+                    self._evaluate_watches, self._job_id, self._frame, self._generation
+                ),
                 name="evaluate watches",
             )
+
+    def stop_requests(self) -> None:
+        """Start no more requests."""
+        self._tasks.stop()
 
     async def aclose(self) -> None:
         """Cancel requests in flight."""
@@ -222,7 +232,7 @@ class PauseInspector(QObject):
             return
         frame = self.variables_model.frame_index
         self._tasks.spawn(
-            self._fetch(self._job_id, request_id, expression, frame),
+            partial(self._fetch, self._job_id, request_id, expression, frame),
             name="expand value",
         )
 
@@ -240,7 +250,7 @@ class PauseInspector(QObject):
             )
             return
         self._tasks.spawn(
-            self._set_variable(self._job_id, name, value, self._generation),
+            partial(self._set_variable, self._job_id, name, value, self._generation),
             name="set variable",
         )
 
@@ -255,8 +265,13 @@ class PauseInspector(QObject):
             return
         self.watch_model.set_pending(row)
         self._tasks.spawn(
-            self._evaluate_watch(
-                self._job_id, row, expression, self._frame, self._generation
+            partial(
+                self._evaluate_watch,
+                self._job_id,
+                row,
+                expression,
+                self._frame,
+                self._generation,
             ),
             name="evaluate watch",
         )

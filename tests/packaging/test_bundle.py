@@ -83,11 +83,11 @@ class BundledServer:
             env=_environment(),
         )
         lines: queue.Queue[str] = queue.Queue()
-        reader = threading.Thread(
+        self._reader = threading.Thread(
             target=lambda: [lines.put(line) for line in self.process.stdout],
             daemon=True,
         )
-        reader.start()
+        self._reader.start()
         try:
             self.url = lines.get(timeout=STARTUP_TIMEOUT).strip()
         except queue.Empty:
@@ -95,7 +95,6 @@ class BundledServer:
             pytest.fail(
                 f"no URL within {STARTUP_TIMEOUT} s; stderr:\n{log.read_text()}"
             )
-        self._reader = reader
 
     def stop(self) -> int:
         self.process.terminate()
@@ -104,6 +103,8 @@ class BundledServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             code = self.process.wait(timeout=30)
+        # The reader ends at end of file; closing the pipe under it would raise.
+        self._reader.join(timeout=30)
         self.process.stdout.close()
         self._stderr.close()
         return code

@@ -118,6 +118,10 @@ class DebuggerUi(QObject):
         self._add_view_menu_entries()
         self._connect()
         self._update_actions()
+        # MainWindow announces its close; after it no request may start.
+        closed = getattr(window, "closed", None)
+        if closed is not None:
+            closed.connect(self.controller.stop_requests)
 
     # -- layout -------------------------------------------------------------------
 

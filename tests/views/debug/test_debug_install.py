@@ -191,3 +191,14 @@ def test_reset_layout_puts_docks_back(make, qtbot):
     assert not ui.docks["breakpoints_dock"].isHidden()
     assert tab_names(window.event_dock) == {"breakpoints_dock"}
     assert tab_names(ui.docks["watch_dock"]) == {"call_stack_dock"}
+
+
+def test_window_close_stops_requests(make):
+    """Closing the window stops the debugger from starting requests."""
+    window, ui = make()
+    window.show()
+
+    window.close()
+
+    assert ui.controller.breakpoints._tasks.stopped
+    assert ui.controller.inspector._tasks.stopped
