@@ -59,9 +59,12 @@ class FlowVersionsController(QObject):
 
     Signals:
         job_version_changed(object): The JobVersion of the shown job, or None.
+        flow_changed(str): A flow's current version differs from the one seen
+            before, so the server reloaded its file.
     """
 
     job_version_changed = Signal(object)
+    flow_changed = Signal(str)
 
     def __init__(
         self,
@@ -103,7 +106,7 @@ class FlowVersionsController(QObject):
             listing = self._history.versions(flow_id)
         else:
             listing = await self._api.list_versions(flow_id)
-        self._currents[flow_id] = (listing.current_version, time.monotonic())
+        self._remember_current(flow_id, listing.current_version)
         return listing
 
     async def dsl(self, flow_id: str, version: int) -> str:
@@ -182,5 +185,12 @@ class FlowVersionsController(QObject):
             current = None
         else:
             current = listing.current_version
-        self._currents[flow_id] = (current, time.monotonic())
+        self._remember_current(flow_id, current)
         return current
+
+    def _remember_current(self, flow_id: str, current: int | None) -> None:
+        previous = self._currents.get(flow_id)
+        self._currents[flow_id] = (current, time.monotonic())
+        if previous is not None and previous[0] != current:
+            logger.info("Flow %s now runs version %s", flow_id, current)
+            self.flow_changed.emit(flow_id)

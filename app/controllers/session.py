@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.controllers import notify
 from app.controllers.job_detail import JobDetailController
 from app.controllers.job_list import JobListController
+from app.controllers.job_subscriptions import JobSubscriptions
 from app.models.event_log_model import EventLogModel
 from app.models.job_store import JobStore
 from app.models.jobs_model import JobsModel
@@ -37,8 +38,10 @@ class Session(QObject):
 
     The session owns the REST client and the event stream and closes both in
     ``aclose``. Live events go to the event log, the jobs list and the job
-    detail. After a gap in the stream, the jobs list and the detail reload
-    over REST and the event log marks the gap.
+    detail. On a server that sends events per subscribed job (the stock
+    Routilux server), the stream follows the unfinished jobs of the list.
+    After a gap in the stream, the jobs list and the detail reload over REST
+    and the event log marks the gap.
 
     Signals:
         server_info_changed(ServerInfo): The server's discovery document.
@@ -70,6 +73,7 @@ class Session(QObject):
         self.job_list = JobListController(api, self.job_store, self)
         self.job_detail = JobDetailController(api, self)
         self.event_log = EventLogModel(self, capacity=event_capacity)
+        self.job_subscriptions = JobSubscriptions(stream, self.job_store, self)
         self._closed = False
         self._close_timeout = close_timeout
 
@@ -148,6 +152,7 @@ class Session(QObject):
         self.server_info = info
         self.stream.set_server_info(info)
         self.job_store.cursor_paging = info.supports("cursor")
+        self.job_subscriptions.update_subscriptions()
         self.server_info_changed.emit(info)
         logger.info("Connected to %s %s", info.name, info.version)
 

@@ -14,7 +14,9 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,6 +30,7 @@ from websockets.exceptions import (
 )
 
 from app.models import records
+from app.services.stock_events import ServerClock, normalize_event
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ _CONTROL_TYPES = frozenset(
         "error",
         "subscribed",
         "unsubscribed",
+        "already_subscribed",
+        "not_subscribed",
     }
 )
 
@@ -103,6 +108,15 @@ class EventStream(QObject):
     ``?after_seq=``, drops any event whose ``seq`` it has already emitted, and
     emits ``resync_needed`` when it cannot prove that nothing was missed.
 
+    A stock Routilux server (see ``set_server_info``) sends events only for
+    jobs the client subscribed to, one ``{"type": "subscribe", "job_id"}``
+    message per job. The stream keeps the set of jobs given to
+    ``set_job_subscriptions``, sends the subscribe and unsubscribe messages
+    that bring the server in line with it, and subscribes again after every
+    reconnect. Such a server cannot replay missed events, so every reconnect
+    emits ``resync_needed``. Its naive local timestamps are rewritten as
+    aware UTC (see ``app.services.stock_events``).
+
     Signals:
         status_changed(ConnectionStatus): the state, reason, retry delay or
             round-trip time changed.
@@ -127,6 +141,7 @@ class EventStream(QObject):
         initial_backoff: float = 0.5,
         query_api_key: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        per_job_subscriptions: bool = False,
     ) -> None:
         """Create a stopped stream.
 
@@ -142,6 +157,10 @@ class EventStream(QObject):
                 Routilux server needs because it ignores the header.
             ssl_context: TLS settings for a ``wss://`` URL, for example with a
                 custom CA file. None uses the system's default verification.
+            per_job_subscriptions: Subscribe to each job of
+                ``set_job_subscriptions`` by message, as the stock Routilux
+                server needs. ``set_server_info`` turns it on for a stock
+                server.
         """
         super().__init__(parent)
         self._url = websocket_url(url)
@@ -161,6 +180,13 @@ class EventStream(QObject):
         self._last_message_at: float | None = None
         self._heartbeat_failure: str | None = None
 
+        self._per_job = per_job_subscriptions
+        self._wanted_jobs: frozenset[str] = frozenset()
+        self._subscriptions_changed = asyncio.Event()
+        self._clock: ServerClock | None = (
+            ServerClock() if per_job_subscriptions else None
+        )
+
     @property
     def status(self) -> ConnectionStatus:
         """Current connection status."""
@@ -174,18 +200,57 @@ class EventStream(QObject):
         """
         return self._last_seq
 
+    @property
+    def is_running(self) -> bool:
+        """Whether the stream is connected or still trying to connect."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def per_job_subscriptions(self) -> bool:
+        """Whether the server sends events only for jobs subscribed one by one."""
+        return self._per_job
+
+    @property
+    def job_subscriptions(self) -> frozenset[str]:
+        """Jobs the stream keeps subscribed while ``per_job_subscriptions`` is on."""
+        return self._wanted_jobs
+
+    def set_job_subscriptions(self, job_ids: Iterable[str]) -> None:
+        """Keep exactly ``job_ids`` subscribed, now and after every reconnect.
+
+        Without ``per_job_subscriptions`` the set is only stored, because the
+        server already sends the events of every job.
+        """
+        wanted = frozenset(job_ids)
+        if wanted != self._wanted_jobs:
+            self._wanted_jobs = wanted
+            self._subscriptions_changed.set()
+
+    def subscribe_jobs(self, job_ids: Iterable[str]) -> None:
+        """Add ``job_ids`` to the subscribed jobs."""
+        self.set_job_subscriptions(self._wanted_jobs | frozenset(job_ids))
+
+    def unsubscribe_jobs(self, job_ids: Iterable[str]) -> None:
+        """Remove ``job_ids`` from the subscribed jobs."""
+        self.set_job_subscriptions(self._wanted_jobs - frozenset(job_ids))
+
     def set_server_info(self, info: records.ServerInfo) -> None:
         """Apply the REST discovery document to later connections and statuses.
 
         Statuses then carry the server's name and version. A stock server
         also gets the key as ``?api_key=`` from the next handshake on, because
-        it ignores the header.
+        it ignores the header, and per-job subscriptions with timestamp
+        conversion.
         """
         self._status = replace(
             self._status, server_name=info.name, server_version=info.version
         )
         if info.is_stock:
             self._query_api_key = True
+            self._per_job = True
+            if self._clock is None:
+                self._clock = ServerClock()
+            self._subscriptions_changed.set()
 
     def start(self) -> None:
         """Start connecting in the background, unless already running."""
@@ -193,6 +258,7 @@ class EventStream(QObject):
             return
         self._stopping = False
         self._wake = asyncio.Event()
+        self._subscriptions_changed = asyncio.Event()
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
@@ -315,12 +381,17 @@ class EventStream(QObject):
         self._last_message_at = time.monotonic()
         self._set_status(ConnectionState.CONNECTED, "Connected", retry_in=None)
         logger.info("Event stream connected: %s", self._safe_url())
-        if reconnected and self._last_seq is None:
+        if reconnected and self._per_job:
+            self.resync_needed.emit(
+                "This server can't replay events, so events sent while disconnected may be missing"
+            )
+        elif reconnected and self._last_seq is None:
             self.resync_needed.emit(
                 "Reconnected without a replay point, so events sent while disconnected may be missing"
             )
 
         heartbeat = asyncio.ensure_future(self._heartbeat(websocket))
+        subscriptions = asyncio.ensure_future(self._sync_subscriptions(websocket))
         try:
             async for message in websocket:
                 await self._handle(websocket, message)
@@ -332,9 +403,10 @@ class EventStream(QObject):
             return f"Lost connection to the server ({_describe_close(exc)})"
         finally:
             self._websocket = None
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for helper in (heartbeat, subscriptions):
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
             await websocket.close()
 
     async def _heartbeat(self, websocket: ClientConnection) -> None:
@@ -356,6 +428,33 @@ class EventStream(QObject):
                 return
             rtt_ms = (time.monotonic() - started) * 1000
             self._set_status(self._status.state, self._status.reason, rtt_ms=rtt_ms)
+
+    async def _sync_subscriptions(self, websocket: ClientConnection) -> None:
+        """Send the subscribe and unsubscribe messages that match the wanted jobs.
+
+        Runs for one connection. The set starts empty on every connection,
+        because the server forgets a client's subscriptions when it leaves.
+        """
+        subscribed: set[str] = set()
+        try:
+            while True:
+                self._subscriptions_changed.clear()
+                if self._per_job:
+                    wanted = self._wanted_jobs
+                    for job_id in sorted(wanted - subscribed):
+                        await websocket.send(
+                            json.dumps({"type": "subscribe", "job_id": job_id})
+                        )
+                        subscribed.add(job_id)
+                    for job_id in sorted(subscribed - wanted):
+                        await websocket.send(
+                            json.dumps({"type": "unsubscribe", "job_id": job_id})
+                        )
+                        subscribed.discard(job_id)
+                    logger.debug("> subscribed to %d jobs", len(subscribed))
+                await self._subscriptions_changed.wait()
+        except ConnectionClosed:
+            return
 
     async def _handle(self, websocket: ClientConnection, raw: str | bytes) -> None:
         self._last_message_at = time.monotonic()
@@ -417,6 +516,8 @@ class EventStream(QObject):
         )
 
     def _on_event(self, event: dict[str, Any]) -> None:
+        if self._per_job and self._clock is not None:
+            event = normalize_event(event, self._clock, datetime.now(UTC))
         seq = event.get("seq")
         if isinstance(seq, int) and not isinstance(seq, bool):
             if self._last_seq is not None and seq <= self._last_seq:

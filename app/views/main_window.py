@@ -15,6 +15,9 @@ from app.controllers.session import Session
 from app.models import app_info, ui_state
 from app.models.job_filter import FilterState
 from app.models.records import JobDetail, ServerInfo
+from app.views.batch.install import install_batch
+from app.views.templates.install import install_templates
+from app.views.versions.install import install_versions
 from app.views import actions as action_specs
 from app.views.event_log import EventLogPanel
 from app.views.job_detail import JobDetailPanel
@@ -58,6 +61,9 @@ class MainWindow(QMainWindow):
         self._event_types = self._state.event_types
         self.session: Session | None = None
         self._dialog: NewJobDialog | None = None
+        self.templates = None
+        self.batch = None
+        self.versions = None
 
         self.jobs_panel = JobsPanel(self)
         self.setCentralWidget(self.jobs_panel)
@@ -164,7 +170,14 @@ class MainWindow(QMainWindow):
         self.connection_indicator.reconnect_requested.connect(
             session.stream.reconnect_now
         )
+        self.templates = install_templates(self, session=session)
+        self.batch = install_batch(self, session=session)
+        self.versions = install_versions(self, session=session)
         self._update_actions()
+
+    def extensions(self) -> list:
+        """Return the installed feature sets that need closing on shutdown."""
+        return [ui for ui in (self.templates, self.batch, self.versions) if ui is not None]
 
     def current_filters(self) -> FilterState:
         """Return the filter the jobs pane shows."""
@@ -184,7 +197,12 @@ class MainWindow(QMainWindow):
             self._dialog.raise_()
             self._dialog.activateWindow()
             return
-        dialog = NewJobDialog(self.session.flows, self.session.submit_job, self)
+        dialog = NewJobDialog(
+            self.session.flows,
+            self.session.submit_job,
+            self,
+            templates=self.templates.library if self.templates is not None else None,
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.job_submitted.connect(self._on_job_submitted)
         dialog.finished.connect(self._on_dialog_finished)

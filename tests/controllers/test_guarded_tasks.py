@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from app.controllers.guarded_tasks import GuardedTasks
 
 

@@ -241,3 +241,22 @@ def test_stock_server_keeps_local_history(
     assert (
         window.detail_panel.field_text("flow_version") == "not recorded by this server"
     )
+
+
+def test_reloaded_flow_refreshes_flow_list(
+    fake_server, versions, window, session, qtbot
+):
+    """When a flow's current version changes, the session loads the flow list again."""
+    versions.controller._ttl = 0
+    show_job(window, session, qtbot, "old-job")
+    fake_server.dsl_versions["demo_flow"].append(V3 + "# v4\n")
+
+    changed = []
+    versions.controller.flow_changed.connect(changed.append)
+    with qtbot.waitSignal(session.flows_changed, timeout=5000):
+        session.job_detail.refresh()
+
+    assert changed == ["demo_flow"]
+    qtbot.waitUntil(
+        lambda: window.detail_panel.field_text("flow_version") == "v1 (current: v4)"
+    )

@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from app.controllers.flow_versions import FlowVersionsController
+from app.controllers.tasks import TaskSet
 from app.models.records import ServerInfo
 from app.services.versions_api import VersionsApi
 from app.views.versions.dialog import FlowVersionsDialog
@@ -68,6 +69,7 @@ class VersionsUi(QObject):
         self.session = session
         self.controller = controller
         controller.setParent(self)
+        self._tasks = TaskSet()
         self.action = QAction("Flow &Versions…", window)
         self.action.setObjectName("action_flow_versions")
         self.action.setShortcut(QKeySequence(SHORTCUT))
@@ -80,6 +82,7 @@ class VersionsUi(QObject):
             controller.set_server_info(session.server_info)
         session.flows_changed.connect(controller.record_flows)
         session.job_detail.job_changed.connect(controller.show_job)
+        controller.flow_changed.connect(self._on_controller_flow_changed)
         detail_panel = getattr(window, "detail_panel", None)
         if detail_panel is not None and hasattr(detail_panel, "set_flow_version"):
             controller.job_version_changed.connect(detail_panel.set_flow_version)
@@ -119,7 +122,14 @@ class VersionsUi(QObject):
 
     async def aclose(self) -> None:
         """Cancel requests in flight."""
+        await self._tasks.close()
         await self.controller.aclose()
+
+    @Slot(str)
+    def _on_controller_flow_changed(self, _flow_id: str) -> None:
+        # The new-job dialog and the filters read the session's flow list,
+        # which the server's reload of a flow file left out of date.
+        self._tasks.spawn(self.session.refresh_flows(), name="refresh flows")
 
     @Slot(object)
     def _on_session_server_info_changed(self, info: ServerInfo) -> None:
