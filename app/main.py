@@ -23,12 +23,14 @@ import qasync
 from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication
 
+from app import crash, logs
 from app.controllers import notify
 from app.controllers.session import Session, fetch_server_info
 from app.models import app_info, ui_state
 from app.services.api import ApiClient
 from app.services.launcher import EmbeddedServer, EmbeddedServerError
 from app.services.stream import EventStream
+from app.views.app_icon import application_icon
 from app.views.main_window import MainWindow
 
 logger = logging.getLogger(__name__)
@@ -84,28 +86,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return server_main(args_list[1:])
 
     args = build_parser().parse_args(args_list)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    log_files = logs.setup_logging(debug=args.debug)
     qt_app = QApplication.instance() or QApplication([sys.argv[0]])
     qt_app.setApplicationName(app_info.APP_NAME)
     qt_app.setOrganizationName(app_info.ORGANIZATION_NAME)
     qt_app.setApplicationVersion(app_info.app_version())
+    qt_app.setDesktopFileName(app_info.DISTRIBUTION_NAME)
+    qt_app.setWindowIcon(application_icon())
     # The window's close starts an async shutdown; Qt must not end the loop
     # on its own before the server and the connections are closed.
     qt_app.setQuitOnLastWindowClosed(False)
     _load_style_sheet(qt_app)
-    return qasync.run(run(args))
+    crash_handler = crash.install(log_files.folder)
+    return qasync.run(run(args, crash_handler))
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, crash_handler: crash.CrashHandler | None = None) -> int:
     """Show the window, connect, and wait until the window closes."""
+    if crash_handler is not None:
+        crash_handler.watch_event_loop(asyncio.get_running_loop())
     window = MainWindow(ui_state.load_state())
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     signals = _SignalBridge(window)
     window.show()
+    if crash_handler is not None:
+        crash_handler.set_dialog_parent(window)
+        crash_handler.offer_previous_reports(window)
 
     app = DesktopApp(window, args)
     startup = asyncio.ensure_future(app.start())
@@ -140,6 +147,7 @@ class DesktopApp:
             notify.error(f"Couldn't start the embedded server: {exc}")
             return
 
+        logs.register_secret(api_key)
         api = ApiClient(url, api_key)
         info = await fetch_server_info(api)
         # A stock Routilux server reads the WebSocket key only from the query.

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 
+# Bounds of ``POST /jobs/{id}/wait?timeout=`` on the stock server, in seconds.
+MIN_WAIT = 1.0
+MAX_WAIT = 3600.0
+
 # Errors that a reused keep-alive connection gives when the server closed or
 # reset it. A GET that fails with one of these is sent once more.
 _STALE_CONNECTION_ERRORS = (
@@ -386,6 +390,35 @@ class ApiClient:
         )
         return self._parse(records.JobOutput.from_json, body)
 
+    async def get_job_data(self, job_id: str) -> dict[str, Any]:
+        """Fetch what a job's routines stored with ``job.set_data``.
+
+        The stock server leaves this out of the job detail, so a script that
+        reads a result uses this method on either server.
+        """
+        body = await self._request("GET", f"{API_PREFIX}/jobs/{_segment(job_id)}/data")
+        return self._parse(_parse_job_data, body)
+
+    async def wait_for_job(
+        self,
+        job_id: str,
+        timeout: float = 60.0,  # noqa: ASYNC109 (the server does the waiting)
+    ) -> records.JobDetail:
+        """Wait on the server until a job ends or ``timeout`` seconds pass.
+
+        Returns the job as it is after the wait, so a caller checks
+        ``is_terminal`` to tell an ended job from a timeout. ``timeout`` is
+        clamped to the 1 to 3600 seconds that the stock server accepts.
+        """
+        seconds = min(max(timeout, MIN_WAIT), MAX_WAIT)
+        await self._request(
+            "POST",
+            f"{API_PREFIX}/jobs/{_segment(job_id)}/wait",
+            params={"timeout": f"{seconds:g}"},
+            read_timeout=seconds + self._timeout,
+        )
+        return await self.get_job(job_id)
+
     async def submit_job(
         self,
         flow_id: str,
@@ -426,13 +459,21 @@ class ApiClient:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        read_timeout: float | None = None,
     ) -> Any:
-        """Send one request and return its decoded JSON body."""
+        """Send one request and return its decoded JSON body.
+
+        ``read_timeout`` replaces the client's read timeout for this request,
+        for routes that hold the response back on purpose.
+        """
         retries_left = 1 if method == "GET" else 0
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if read_timeout is not None:
+            timeout = httpx.Timeout(self._timeout, read=read_timeout)
         while True:
             try:
                 response = await self._client.request(
-                    method, path, params=params, json=json_body
+                    method, path, params=params, json=json_body, timeout=timeout
                 )
             except _STALE_CONNECTION_ERRORS as exc:
                 if retries_left:
@@ -443,7 +484,9 @@ class ApiClient:
                     continue
                 raise self._unreachable(method, path, exc) from exc
             except httpx.TransportError as exc:
-                raise self._unreachable(method, path, exc) from exc
+                raise self._unreachable(
+                    method, path, exc, read_timeout or self._timeout
+                ) from exc
 
             if response.status_code == 500 and retries_left:
                 retries_left -= 1
@@ -454,9 +497,13 @@ class ApiClient:
             return self._decode(response)
 
     def _unreachable(
-        self, method: str, path: str, exc: httpx.TransportError
+        self,
+        method: str,
+        path: str,
+        exc: httpx.TransportError,
+        timeout: float | None = None,
     ) -> ServerUnreachable:
-        reason = _describe_transport_error(exc, self._timeout)
+        reason = _describe_transport_error(exc, timeout or self._timeout)
         logger.warning("%s %s failed: %s", method, path, reason)
         return ServerUnreachable(f"Couldn't reach {self._base_url}: {reason}")
 
@@ -515,6 +562,19 @@ def _parse_flow_list(
     flows = [records.FlowInfo.from_json(raw) for raw in body.get("flows") or []]
     errors = [records.LoadError.from_json(raw) for raw in body.get("load_errors") or []]
     return flows, errors
+
+
+def _parse_job_data(body: Any) -> dict[str, Any]:
+    if not isinstance(body, Mapping):
+        raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+    data = body.get("data")
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ValueError(
+            f"expected data to be a JSON object, got {type(data).__name__}"
+        )
+    return dict(data)
 
 
 def _parse_trace(body: Any) -> list[records.TraceEntry]:

@@ -16,7 +16,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.logs import SERVER_OUTPUT_LOGGER
+
 logger = logging.getLogger(__name__)
+# The embedded server's own output, which the app's logging sends to its own file.
+server_output = logging.getLogger(SERVER_OUTPUT_LOGGER)
 
 _PathArg = str | os.PathLike[str]
 
@@ -227,12 +231,12 @@ class EmbeddedServer(QObject):
             line = raw.decode(errors="replace").strip()
             if _URL_LINE.fullmatch(line):
                 return line
-            logger.debug("server stdout: %s", line)
+            server_output.info("%s", line)
 
     async def _drain_stdout(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
         await _drain(
-            process.stdout, lambda line: logger.debug("server stdout: %s", line)
+            process.stdout, lambda line: server_output.info("%s", line)
         )
 
     async def _drain_stderr(self, process: asyncio.subprocess.Process) -> None:
@@ -240,6 +244,7 @@ class EmbeddedServer(QObject):
 
         def keep(line: str) -> None:
             self._stderr_tail.append(line)
+            server_output.info("%s", line)
             logger.debug("server stderr: %s", line)
 
         await _drain(process.stderr, keep)

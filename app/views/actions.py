@@ -70,7 +70,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Re&fresh",
         "&Jobs",
         "Load the jobs list again",
-        QKeySequence.StandardKey.Refresh,
+        # Ctrl+R rather than the standard Refresh key, which is F5: F5 is
+        # the debugger's Continue, as in other debuggers.
+        "Ctrl+R",
         _SP.SP_BrowserReload,
         toolbar=True,
         separator_before=True,
@@ -103,7 +105,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Put every pane back where it started",
         separator_before=True,
     ),
-    ActionSpec("about", "&About Overseer Desktop", "&Help"),
+    ActionSpec(
+        "open_log_folder",
+        "Open &Log Folder",
+        "&Help",
+        "Open the folder with the app's log files and crash reports",
+    ),
+    ActionSpec("about", "&About Overseer Desktop", "&Help", separator_before=True),
 )
 
 MENU_ORDER = ("&File", "&Jobs", "&View", "&Help")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 from qasync import asyncSlot
 
 from app.controllers import notify
@@ -15,16 +15,19 @@ from app.controllers.session import Session
 from app.models import app_info, ui_state
 from app.models.job_filter import FilterState
 from app.models.records import JobDetail, ServerInfo
-from app.views.batch.install import install_batch
-from app.views.templates.install import install_templates
-from app.views.versions.install import install_versions
+from app.views import about_dialog, open_paths
 from app.views import actions as action_specs
+from app.views.batch.install import install_batch
+from app.views.debug.install import DebuggerUi, install_debugger
 from app.views.event_log import EventLogPanel
+from app.views.graph.install import install_flow_views
 from app.views.job_detail import JobDetailPanel
 from app.views.jobs_view import JobsPanel
 from app.views.message_view import MessageView
 from app.views.new_job_dialog import NewJobDialog
 from app.views.status_bar import ConnectionIndicator
+from app.views.templates.install import install_templates
+from app.views.versions.install import install_versions
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class MainWindow(QMainWindow):
         self.templates = None
         self.batch = None
         self.versions = None
+        self.debugger: DebuggerUi | None = None
+        self.flow_views = None
 
         self.jobs_panel = JobsPanel(self)
         self.setCentralWidget(self.jobs_panel)
@@ -131,6 +136,7 @@ class MainWindow(QMainWindow):
             "quit": self.close,
             "focus_filter": self.jobs_panel.filter_bar.focus_first,
             "reset_layout": self._on_reset_layout_triggered,
+            "open_log_folder": open_paths.open_log_folder,
             "about": self._on_about_triggered,
         }
 
@@ -173,11 +179,35 @@ class MainWindow(QMainWindow):
         self.templates = install_templates(self, session=session)
         self.batch = install_batch(self, session=session)
         self.versions = install_versions(self, session=session)
+        self._install_debugging(session)
         self._update_actions()
+
+    def _install_debugging(self, session: Session) -> None:
+        self.debugger = install_debugger(
+            self,
+            api=session.api,
+            stream=session.stream,
+            job_selected=self.jobs_panel.job_selected,
+            flows_changed=session.flows_changed,
+            flows=session.flows,
+        )
+        self.flow_views = install_flow_views(
+            self,
+            api=session.api,
+            stream=session.stream,
+            job_selected=self.jobs_panel.job_selected,
+            flows_changed=session.flows_changed,
+            flows=session.flows,
+            breakpoints=self.debugger.controller.breakpoints,
+        )
+        session.server_info_changed.connect(self.flow_views.set_server_info)
+        self.flow_views.place_selected.connect(self.debugger.set_selected_place)
 
     def extensions(self) -> list:
         """Return the installed feature sets that need closing on shutdown."""
-        return [ui for ui in (self.templates, self.batch, self.versions) if ui is not None]
+        # The debugger and the graph go first: they use the other parts' data.
+        parts = (self.debugger, self.flow_views, self.templates, self.batch, self.versions)
+        return [ui for ui in parts if ui is not None]
 
     def current_filters(self) -> FilterState:
         """Return the filter the jobs pane shows."""
@@ -258,23 +288,18 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_reset_layout_triggered(self) -> None:
         self.restoreState(self._default_layout)
+        if self.debugger is not None:
+            self.debugger.reset_layout()
         for dock in (self.detail_dock, self.event_dock):
             dock.show()
 
     @Slot()
     def _on_about_triggered(self) -> None:
-        server = ""
+        server = None
         if self.session is not None and self.session.server_info is not None:
             info = self.session.server_info
-            server = f"<p>Connected to {info.name} {info.version} at {self.session.api.base_url}</p>"
-        box = QMessageBox(
-            QMessageBox.Icon.Information, f"About {APP_TITLE}", "", parent=self
-        )
-        box.setText(
-            f"<b>{APP_TITLE}</b> {app_info.app_version()}<p>A debugger and monitor for Routilux workflows.</p>{server}"
-        )
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+            server = f"{info.name} {info.version} at {self.session.api.base_url}"
+        about_dialog.show_about_dialog(self, server=server)
 
     # Signal handlers
 

@@ -26,7 +26,26 @@ from typing import Any
 
 from embedded_server.debug.errors import SandboxViolation
 
-_PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# In a PyInstaller bundle, code objects carry file names relative to the
+# bundle (``enum.py``), and modules from its base_library.zip have a
+# ``__file__`` inside that archive. Both are mapped to one absolute path below
+# the bundle before they are compared.
+_BUNDLE_ROOT: str | None = getattr(sys, "_MEIPASS", None)
+
+
+def _normalize(path: str) -> str:
+    """Return the absolute path that code file names and module files share."""
+    if _BUNDLE_ROOT is None:
+        return os.path.abspath(path)
+    if not os.path.isabs(path):
+        path = os.path.join(_BUNDLE_ROOT, path)
+    archive = os.path.join(_BUNDLE_ROOT, "base_library.zip") + os.sep
+    if path.startswith(archive):
+        path = os.path.join(_BUNDLE_ROOT, path[len(archive) :])
+    return path[:-1] if path.endswith(".pyc") else path
+
+
+_PACKAGE_DIRECTORY = os.path.dirname(_normalize(__file__)) + os.sep
 
 # Standard library modules whose Python code may run inside an evaluation.
 # They are the value classes that the sandbox renders and compares (enum,
@@ -55,11 +74,11 @@ def _allowed_locations() -> tuple[frozenset[str], tuple[str, ...]]:
                 continue
         path = getattr(module, "__file__", None)
         if path:
-            files.add(os.path.abspath(path))
+            files.add(_normalize(path))
     prefixes = [_PACKAGE_DIRECTORY]
     for name in _ALLOWED_PACKAGES:
         package = importlib.import_module(name)
-        prefixes.append(os.path.dirname(os.path.abspath(package.__file__)) + os.sep)
+        prefixes.append(os.path.dirname(_normalize(package.__file__)) + os.sep)
     return frozenset(files), tuple(prefixes)
 
 
@@ -72,7 +91,7 @@ def is_allowed_file(filename: str) -> bool:
     """Return True if Python code from filename may run during an evaluation."""
     decision = _decisions.get(filename)
     if decision is None:
-        path = filename if filename.startswith("<") else os.path.abspath(filename)
+        path = filename if filename.startswith("<") else _normalize(filename)
         decision = path in _ALLOWED_FILES or path.startswith(_ALLOWED_PREFIXES)
         _decisions[filename] = decision
     return decision
