@@ -187,11 +187,7 @@ class DesktopApp:
 
     async def shutdown(self) -> None:
         """Close the session and stop the server, within SHUTDOWN_TIMEOUT seconds."""
-        # Feature sets stop their own requests first; they use the session.
-        extensions = [extension.aclose() for extension in self.window.extensions()]
-        for result in await asyncio.gather(*extensions, return_exceptions=True):
-            if isinstance(result, Exception):
-                logger.error("Shutdown step failed: %s", result)
+        # The session closes the feature sets installed on it first.
         closers = []
         if self.session is not None:
             closers.append(self.session.aclose())

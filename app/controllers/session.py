@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -75,6 +76,7 @@ class Session(QObject):
         self.event_log = EventLogModel(self, capacity=event_capacity)
         self.job_subscriptions = JobSubscriptions(stream, self.job_store, self)
         self._closed = False
+        self._closers: list[Callable[[], Awaitable[Any]]] = []
         self._close_timeout = close_timeout
 
         stream.event_received.connect(self._on_stream_event_received)
@@ -139,7 +141,19 @@ class Session(QObject):
                 "Closing the session took longer than %.1f s", self._close_timeout
             )
 
+    def add_closer(self, closer: Callable[[], Awaitable[Any]]) -> None:
+        """Run ``closer`` first when the session closes (feature sets built on it)."""
+        self._closers.append(closer)
+
     async def _close_all(self) -> None:
+        # Feature sets built on the session stop their timers and requests
+        # before the stream and the client they use go away.
+        results = await asyncio.gather(
+            *(closer() for closer in self._closers), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                logger.error("Closing a feature failed: %s", result)
         await asyncio.gather(
             self.stream.stop(),
             self.job_list.aclose(),

@@ -324,6 +324,15 @@ class ApiClient:
         """Close the connection pool."""
         await self._client.aclose()
 
+    async def health(self) -> bool:
+        """Return whether ``GET /api/v1/health/live`` reports ``ok``.
+
+        The route needs no API key on either server, so it tells a reachable
+        server from one that rejects the key.
+        """
+        body = await self._request("GET", f"{API_PREFIX}/health/live")
+        return isinstance(body, Mapping) and body.get("status") == "ok"
+
     async def server_info(self) -> records.ServerInfo:
         """Fetch the discovery document, falling back to the stock server's ``GET /``."""
         try:

@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         self.batch = install_batch(self, session=session)
         self.versions = install_versions(self, session=session)
         self._install_debugging(session)
+        for extension in self.extensions():
+            session.add_closer(extension.aclose)
         self._update_actions()
 
     def _install_debugging(self, session: Session) -> None:
