@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import os
 import socket
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -96,6 +97,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests per minute per client; 0 turns limiting off (default 6000)",
     )
     parser.add_argument(
+        "--certfile",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="serve HTTPS and WSS with this certificate chain (PEM); needs --keyfile",
+    )
+    parser.add_argument(
+        "--keyfile",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="private key (PEM) of --certfile",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     parser.add_argument(
@@ -143,6 +158,16 @@ class _Server(uvicorn.Server):
             print(self.url, flush=True)
 
 
+def _tls_problem(certfile: Path | None, keyfile: Path | None) -> str | None:
+    """Return why the TLS options cannot be used, or None when they can."""
+    if (certfile is None) != (keyfile is None):
+        return "Give both --certfile and --keyfile to serve HTTPS, or neither."
+    for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if path is not None and not path.is_file():
+            return f"The {option} file {path} does not exist."
+    return None
+
+
 def _watch_parent(server: _Server) -> None:
     # The parent holds our stdin open; end of file means it is gone.
     def wait_for_eof() -> None:
@@ -164,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = settings_from(args)
+    tls_problem = _tls_problem(args.certfile, args.keyfile)
+    if tls_problem:
+        print(tls_problem, file=sys.stderr)
+        return 2
     if not _is_loopback(settings.host) and not settings.api_key:
         print(
             f"Refusing to listen on {settings.host} without an API key: set "
@@ -189,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     port = sock.getsockname()[1]
     shown_host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
+    tls_options: dict[str, str] = {}
+    if args.certfile is not None:
+        tls_options = {
+            "ssl_certfile": str(args.certfile),
+            "ssl_keyfile": str(args.keyfile),
+        }
     config = uvicorn.Config(
         create_app(settings),
         access_log=False,
@@ -199,12 +234,17 @@ def main(argv: list[str] | None = None) -> int:
         # Compression costs more CPU per subscriber than it saves on loopback
         # and LAN links; events are small JSON objects.
         ws_per_message_deflate=False,
+        **tls_options,
     )
-    server = _Server(config, f"http://{shown_host}:{port}")
+    scheme = "https" if tls_options else "http"
+    server = _Server(config, f"{scheme}://{shown_host}:{port}")
     if os.environ.get(EXIT_WITH_PARENT_ENV) == "1":
         _watch_parent(server)
     try:
         asyncio.run(server.serve(sockets=[sock]))
+    except ssl.SSLError as exc:
+        print(f"Couldn't load the TLS certificate or key: {exc}", file=sys.stderr)
+        return 2
     finally:
         sock.close()
     return 0

@@ -160,8 +160,12 @@ class MainWindow(QMainWindow):
 
     # Session
 
-    def attach_session(self, session: Session) -> None:
-        """Show ``session``'s data; call once, when the connection is set up."""
+    def attach_session(self, session: Session, *, features: bool = True) -> None:
+        """Show ``session``'s data; call once, when the connection is set up.
+
+        With ``features`` (the default) the templates, batch actions, flow
+        versions, debugger and flow views are installed as well.
+        """
         self.session = session
         self.jobs_panel.set_model(session.jobs_model)
         self.detail_panel.set_controller(session.job_detail)
@@ -176,12 +180,13 @@ class MainWindow(QMainWindow):
         self.connection_indicator.reconnect_requested.connect(
             session.stream.reconnect_now
         )
-        self.templates = install_templates(self, session=session)
-        self.batch = install_batch(self, session=session)
-        self.versions = install_versions(self, session=session)
-        self._install_debugging(session)
-        for extension in self.extensions():
-            session.add_closer(extension.aclose)
+        if features:
+            self.templates = install_templates(self, session=session)
+            self.batch = install_batch(self, session=session)
+            self.versions = install_versions(self, session=session)
+            self._install_debugging(session)
+            for extension in self.extensions():
+                session.add_closer(extension.aclose)
         self._update_actions()
 
     def _install_debugging(self, session: Session) -> None:

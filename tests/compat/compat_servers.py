@@ -43,7 +43,7 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
 _STOCK_URL = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
-_OUR_URL = re.compile(r"^(http://127\.0\.0\.1:\d+)$")
+_OUR_URL = re.compile(r"^(https?://127\.0\.0\.1:\d+)$")
 
 # pip's messages when it cannot reach the package index at all.
 _OFFLINE_HINTS = (

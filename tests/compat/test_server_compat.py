@@ -22,6 +22,14 @@ from compat_support import StreamWatch
 from app.controllers.session import Session
 from app.models.records import JobQuery
 from app.services.api import ApiClient, ApiError
+from app.services.connection import (
+    AUTH,
+    REST,
+    SERVER,
+    WEBSOCKET,
+    ConnectionTarget,
+    check_connection,
+)
 from app.services.stream import ConnectionState, EventStream
 
 # Covers installing the stock server on first use and starting both servers.
@@ -327,6 +335,40 @@ def test_session_follows_submitted_job(server, run_async, qtbot):
             assert session.stream.per_job_subscriptions
     finally:
         run_async(session.aclose(), 10_000)
+
+
+def test_connection_check_passes(server, run_async):
+    target = ConnectionTarget(server.url, server.api_key)
+    report = run_async(check_connection(target, timeout=10.0), 30_000)
+    assert report.ok, report.text()
+    assert [result.name for result in report.results] == [REST, AUTH, WEBSOCKET, SERVER]
+    assert report.server_info.is_stock is server.is_stock
+    server_line = report.results[-1].detail
+    if server.is_stock:
+        assert "stock Routilux server" in server_line
+    else:
+        assert "debug" in server_line
+
+
+def test_connection_check_reports_wrong_key(server, run_async):
+    target = ConnectionTarget(server.url, "wrong-key")
+    report = run_async(check_connection(target, timeout=10.0), 30_000)
+    rest, auth, websocket, kind = report.results
+    assert rest.ok is True
+    assert auth.ok is False
+    assert "rejected the API key" in auth.detail
+    assert websocket.ok is False
+    assert "HTTP 403" in websocket.detail
+    assert kind.ok is None
+    assert not report.ok
+
+
+def test_connection_check_reports_missing_key(server, run_async):
+    target = ConnectionTarget(server.url, None)
+    report = run_async(check_connection(target, timeout=10.0), 30_000)
+    auth = report.results[1]
+    assert auth.ok is False
+    assert "requires an API key" in auth.detail
 
 
 @pytest.mark.stock

@@ -25,6 +25,11 @@ class FakeStream(QObject):
         self.status = ConnectionStatus(ConnectionState.DISCONNECTED)
         self.started = False
         self.reconnects = 0
+        self.per_job_subscriptions = False
+        self.job_subscriptions: set[str] = set()
+
+    def set_job_subscriptions(self, job_ids):
+        self.job_subscriptions = set(job_ids)
 
     def set_server_info(self, info):
         pass

@@ -107,7 +107,7 @@ def window(qtbot, tmp_path, session, run_async):
     window = MainWindow(ui_state.UiState(), state_path=tmp_path / "ui-state.json")
     qtbot.addWidget(window)
     window.show()
-    window.attach_session(session)
+    window.attach_session(session, features=False)
     return window
 
 
