@@ -6,8 +6,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import pytest
-
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Keep any test that runs the whole app out of the real log folder.
 os.environ.setdefault("OVERSEER_LOG_DIR", str(Path(tempfile.gettempdir()) / "overseer-test-logs"))
