@@ -1,4 +1,4 @@
-"""Which app features a server supports, with a one-line reason when it does not.
+"""Availability of app features on a server, with a one-line reason when missing.
 
 This project's server lists its optional features in the ``capabilities`` of
 its discovery document. The stock Routilux 1.1.x server has no such list and
@@ -52,7 +52,7 @@ LABELS = {
     Feature.EVENT_CATCH_UP: "catching up on missed events",
 }
 
-# What the stock Routilux 1.1.x server does instead of each feature.
+# Reasons for the stock Routilux 1.1.x server: what it does instead of each feature.
 _STOCK_REASONS = {
     Feature.DEBUG: "This server cannot pause jobs; its breakpoints drop data instead.",
     Feature.FLOW_BREAKPOINTS: (

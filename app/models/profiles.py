@@ -53,7 +53,7 @@ def new_profile_id() -> str:
 
 @dataclass(frozen=True)
 class ConnectionProfile:
-    """Where and how to connect; the API key is kept in the keyring, never here.
+    """Saved server address and TLS settings; the API key is in the keyring, never here.
 
     Attributes:
         profile_id: Stable id; the keyring entry of the key uses it.
@@ -299,7 +299,7 @@ class ProfileStore:
     def export_to(self, path: Path, profile_ids: Iterable[str] | None = None) -> int:
         """Write remote profiles (all, or those in ``profile_ids``) to ``path``.
 
-        The export holds no keys and no usage times. Returns how many were
+        The export contains no keys and no usage times. Returns how many were
         written.
         """
         wanted = None if profile_ids is None else set(profile_ids)

@@ -327,8 +327,8 @@ class ApiClient:
     async def health(self) -> bool:
         """Return whether ``GET /api/v1/health/live`` reports ``ok``.
 
-        The route needs no API key on either server, so it tells a reachable
-        server from one that rejects the key.
+        The route needs no API key on either server, so it separates an
+        unreachable server from one that rejects the key.
         """
         body = await self._request("GET", f"{API_PREFIX}/health/live")
         return isinstance(body, Mapping) and body.get("status") == "ok"

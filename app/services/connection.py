@@ -1,4 +1,4 @@
-"""Where to connect and how: TLS settings, clients, and the "Test connection" check.
+"""Connection targets, their TLS settings, and the "Test connection" check.
 
 A ``ConnectionTarget`` is a server URL with its API key and TLS settings.
 It builds the ApiClient and the EventStream for that server, and
@@ -130,7 +130,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ConnectionReport:
-    """What a connection check found, step by step.
+    """Results of a connection check, one per step.
 
     Attributes:
         server_info: The discovery document, when the API key step worked.
@@ -162,9 +162,9 @@ async def check_connection(
 ) -> ConnectionReport:
     """Try the REST API, the API key and the WebSocket handshake of ``target``.
 
-    Never raises for a server problem: each failure becomes a step of the
-    report, and the steps after a failed one are skipped when they cannot
-    work.
+    A server or network problem raises nothing. Each failure becomes a step
+    of the report, and the steps that cannot work after a failed one are
+    marked as skipped.
     """
     try:
         ssl_context = target.ssl_context()

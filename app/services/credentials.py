@@ -6,8 +6,8 @@ renamed profile keeps its key. The keyring is whatever ``keyring`` selects
 (Secret Service, macOS Keychain, Windows Credential Locker), or the backend
 given to ``keyring.set_keyring``.
 
-Keyring calls can block, for example while the desktop asks to unlock the
-keyring, so code on the Qt thread uses the ``a``-prefixed coroutines, which
+Keyring calls can block, for example while the desktop prompts to unlock
+the keyring, so code on the Qt thread uses the ``a``-prefixed coroutines, which
 run the call in a worker thread.
 """
 
@@ -26,7 +26,7 @@ SERVICE_NAME = "overseer-desktop"
 
 
 class CredentialError(Exception):
-    """The keyring could not store, read or delete a key; the message says why."""
+    """The keyring failed to store, read or delete a key, for the reason in the message."""
 
 
 class KeyStore:

@@ -368,7 +368,12 @@ class MainWindow(QMainWindow):
         ):
             logger.warning("Couldn't restore the window geometry; using the default")
         if not state.window_geometry:
-            self.resize(1280, 800)
+            # First run: use most of the screen, since the debugger, graph and
+            # timeline docks all share the window.
+            available = self.screen().availableGeometry()
+            width = min(1680, max(1280, int(available.width() * 0.9)))
+            height = min(1050, max(800, int(available.height() * 0.9)))
+            self.resize(min(width, available.width()), min(height, available.height()))
         if state.window_state and not self.restoreState(QByteArray(state.window_state)):
             logger.warning("Couldn't restore the dock layout; using the default")
 

@@ -17,12 +17,15 @@ class CuttingProxy:
     Attributes:
         accepted: Number of client connections accepted so far.
         cuts: Number of times ``cut`` aborted at least one connection.
+        client_chunks: Number of reads that brought bytes from a client.
     """
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.accepted = 0
         self.cuts = 0
+        self.client_chunks = 0
+        self._client_data = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -36,6 +39,17 @@ class CuttingProxy:
     @property
     def open_connections(self) -> int:
         return len(self._pairs)
+
+    async def wait_for_client_data(
+        self,
+        after: int,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``client_chunks`` exceeds ``after``."""
+        async with asyncio.timeout(timeout):
+            while self.client_chunks <= after:
+                self._client_data.clear()
+                await self._client_data.wait()
 
     def cut(self) -> int:
         """Abort every open connection on both sides; return how many were cut."""
@@ -71,7 +85,9 @@ class CuttingProxy:
         pair = (client_writer, upstream_writer)
         self._pairs.add(pair)
         pumps = [
-            self._spawn(self._pump(client_reader, upstream_writer)),
+            self._spawn(
+                self._pump(client_reader, upstream_writer, self._on_client_chunk)
+            ),
             self._spawn(self._pump(upstream_reader, client_writer)),
         ]
         await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
@@ -85,9 +101,19 @@ class CuttingProxy:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _on_client_chunk(self) -> None:
+        self.client_chunks += 1
+        self._client_data.set()
+
     @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_chunk=None,
+    ) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while chunk := await reader.read(65536):
+                if on_chunk is not None:
+                    on_chunk()
                 writer.write(chunk)
                 await writer.drain()

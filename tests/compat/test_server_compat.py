@@ -7,6 +7,7 @@ they kill, stop and restart its process.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -19,7 +20,9 @@ from compat_proxy import CuttingProxy
 from compat_servers import ENTRY_ROUTINE, ENTRY_SLOT, FLOW_ID
 from compat_support import StreamWatch
 
+from app.controllers.connections import build_session, resolve_startup
 from app.controllers.session import Session
+from app.models.profiles import ConnectionProfile, ProfileStore, new_profile_id
 from app.models.records import JobQuery
 from app.services.api import ApiClient, ApiError
 from app.services.connection import (
@@ -30,7 +33,9 @@ from app.services.connection import (
     ConnectionTarget,
     check_connection,
 )
+from app.services.credentials import KeyStore
 from app.services.stream import ConnectionState, EventStream
+from tests.support.memory_keyring import memory_keyring
 
 # Covers installing the stock server on first use and starting both servers.
 pytestmark = pytest.mark.timeout(600)
@@ -50,7 +55,7 @@ async def client(server, key: str | None = ...):
 
 @contextlib.asynccontextmanager
 async def watched_stream(server, key: str | None = ..., **options):
-    """Start an EventStream on ``server`` that knows the server's kind."""
+    """Start an EventStream on ``server``, set up for that server's kind."""
     async with client(server) as api:
         info = await api.server_info()
     options.setdefault("initial_backoff", 0.05)
@@ -369,6 +374,33 @@ def test_connection_check_reports_missing_key(server, run_async):
     auth = report.results[1]
     assert auth.ok is False
     assert "requires an API key" in auth.detail
+
+
+def test_profile_session_connects(server, run_async, qtbot, tmp_path):
+    """A saved profile with its key in the keyring connects a session to the server."""
+    with memory_keyring():
+        keys = KeyStore()
+        store = ProfileStore(tmp_path / "profiles.json")
+        profile = store.put(
+            ConnectionProfile(new_profile_id(), "compat", url=server.url)
+        )
+        keys.set(profile.profile_id, server.api_key)
+        store.save()
+        namespace = argparse.Namespace(connect=None, profile="compat")
+        choice = run_async(resolve_startup(namespace, store, keys, {}), 10_000)
+
+    session, info = run_async(build_session(choice.target(), close_timeout=5.0), 20_000)
+    try:
+        run_async(session.start(JobQuery(flow_id=FLOW_ID), server_info=info), 20_000)
+        qtbot.waitUntil(
+            lambda: session.stream.status.state is ConnectionState.CONNECTED,
+            timeout=10_000,
+        )
+        assert info.is_stock is server.is_stock
+        assert session.stream.per_job_subscriptions is server.is_stock
+        assert FLOW_ID in [flow.flow_id for flow in session.flows]
+    finally:
+        run_async(session.aclose(), 10_000)
 
 
 @pytest.mark.stock

@@ -50,7 +50,7 @@ def test_async_variants(backend):
     assert asyncio.run(scenario()) == ("other", None)
 
 
-def test_no_keyring_explains(monkeypatch):
+def test_no_keyring_explains():
     previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
     try:

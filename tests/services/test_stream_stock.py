@@ -16,7 +16,7 @@ STOCK_INFO = records.ServerInfo("Routilux API", "1.1.0", frozenset(), is_stock=T
 
 @contextlib.asynccontextmanager
 async def stock_stream(server: StockSocketServer, **options):
-    """Start the server and a stream that knows it is a stock server."""
+    """Start the server and a stream set up for a stock server."""
     url = await server.start()
     options.setdefault("initial_backoff", 0.05)
     options.setdefault("max_backoff", 0.2)
