@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -76,6 +77,61 @@ def add_profile_argument(parser: argparse.ArgumentParser) -> None:
         help="connect with the saved connection profile NAME; its API key comes "
         f"from ${API_KEY_ENV} when set, otherwise from the system keyring",
     )
+
+
+def check_profile_argument(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    store: ProfileStore | None = None,
+) -> None:
+    """Exit through ``parser.error`` when ``--profile`` names no saved profile."""
+    name = getattr(args, "profile", None)
+    if not name or getattr(args, "connect", None):
+        return
+    if store is None:
+        store = ProfileStore()
+        store.load()
+    if store.find(name) is None:
+        saved = ", ".join(repr(p.name) for p in store.profiles())
+        parser.error(f"no connection profile called {name!r}; saved profiles: {saved}")
+
+
+def restart_command(
+    choice: ConnectionChoice,
+    argv: list[str] | None = None,
+    *,
+    executable: str | None = None,
+    frozen: bool | None = None,
+) -> list[str]:
+    """Return the command that starts the app again, connected with ``choice``.
+
+    Options of ``argv`` (default: this process's) are kept, except
+    ``--connect`` and ``--profile``, which are replaced by ``--profile`` with
+    the chosen profile's name. The new process reads the key from the
+    keyring, so start it without ``OVERSEER_API_KEY`` in its environment.
+
+    Raises:
+        ValueError: The choice has no profile (a bare ``--connect`` URL).
+    """
+    if choice.profile is None:
+        raise ValueError("only a saved profile can be reopened by name")
+    source = list(sys.argv[1:] if argv is None else argv)
+    kept: list[str] = []
+    skip_next = False
+    for item in source:
+        if skip_next:
+            skip_next = False
+            continue
+        if item in ("--connect", "--profile"):
+            skip_next = True
+            continue
+        if item.startswith(("--connect=", "--profile=")):
+            continue
+        kept.append(item)
+    executable = executable or sys.executable
+    frozen = getattr(sys, "frozen", False) if frozen is None else frozen
+    program = [executable] if frozen else [executable, "-m", "app"]
+    return [*program, *kept, "--profile", choice.profile.name]
 
 
 def choose_profile(

@@ -117,6 +117,11 @@ class EventStream(QObject):
     emits ``resync_needed``. Its naive local timestamps are rewritten as
     aware UTC (see ``app.services.stock_events``).
 
+    NOTE: the stock server shares a job's events among all its subscribers,
+    and it keeps the subscriptions of a dropped socket until it notices the
+    drop. Until then, events that it hands to the dead socket are lost, and
+    only the REST reload after ``resync_needed`` recovers the job's state.
+
     Signals:
         status_changed(ConnectionStatus): the state, reason, retry delay or
             round-trip time changed.

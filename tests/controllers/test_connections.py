@@ -12,7 +12,9 @@ from app.controllers import notify
 from app.controllers.connections import (
     ConnectionChoice,
     add_profile_argument,
+    check_profile_argument,
     resolve_startup,
+    restart_command,
 )
 from app.models.profiles import (
     EMBEDDED_ID,
@@ -119,3 +121,37 @@ def test_missing_keyring_warns_and_goes_on(run_async, store, qtbot):
         keyring.set_keyring(previous)
     assert choice.api_key is None
     assert "without an API key" in posted.args[0].text
+
+
+def test_check_profile_argument_exits(store, capsys):
+    parser = argparse.ArgumentParser(prog="overseer-desktop")
+    parser.add_argument("--connect")
+    add_profile_argument(parser)
+    check_profile_argument(parser, parser.parse_args(["--profile", "prod"]), store)
+    with pytest.raises(SystemExit) as caught:
+        check_profile_argument(parser, parser.parse_args(["--profile", "x"]), store)
+    assert caught.value.code == 2
+    assert "no connection profile called 'x'" in capsys.readouterr().err
+
+
+def test_restart_command_replaces_connection_options(store):
+    choice = ConnectionChoice(store.find("Prod"), "https://prod.example:8443", "k")
+    argv = ["--debug", "--connect", "http://x:1", "--profile=Old", "--db", "h.db"]
+    command = restart_command(choice, argv, executable="/py", frozen=False)
+    assert command == [
+        "/py",
+        "-m",
+        "app",
+        "--debug",
+        "--db",
+        "h.db",
+        "--profile",
+        "Prod",
+    ]
+    frozen = restart_command(choice, [], executable="/Overseer", frozen=True)
+    assert frozen == ["/Overseer", "--profile", "Prod"]
+
+
+def test_restart_command_needs_profile():
+    with pytest.raises(ValueError):
+        restart_command(ConnectionChoice(None, "http://x:1"), [])
