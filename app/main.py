@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import socket
 import sys
@@ -20,17 +19,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QSocketNotifier
+from PySide6.QtCore import QProcess, QProcessEnvironment, QSocketNotifier
 from PySide6.QtWidgets import QApplication
 
 from app import crash, logs
 from app.controllers import notify
-from app.controllers.session import Session, fetch_server_info
+from app.controllers.connections import (
+    ConnectionChoice,
+    add_profile_argument,
+    build_session,
+    check_profile_argument,
+    resolve_startup,
+    restart_command,
+)
+from app.controllers.session import Session
 from app.models import app_info, ui_state
-from app.services.api import ApiClient
+from app.models.profiles import ProfileError, ProfileStore
+from app.services.connection import ConnectionSetupError, ConnectionTarget
+from app.services.credentials import KeyStore
 from app.services.launcher import EmbeddedServer, EmbeddedServerError
-from app.services.stream import EventStream
 from app.views.app_icon import application_icon
+from app.views.connections_menu import install_connections
 from app.views.main_window import MainWindow
 
 logger = logging.getLogger(__name__)
@@ -74,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {app_info.app_version()}"
     )
+    add_profile_argument(parser)
     return parser
 
 
@@ -85,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return server_main(args_list[1:])
 
-    args = build_parser().parse_args(args_list)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    check_profile_argument(parser, args)
     log_files = logs.setup_logging(debug=args.debug)
     qt_app = QApplication.instance() or QApplication([sys.argv[0]])
     qt_app.setApplicationName(app_info.APP_NAME)
@@ -115,6 +127,7 @@ async def run(args: argparse.Namespace, crash_handler: crash.CrashHandler | None
         crash_handler.offer_previous_reports(window)
 
     app = DesktopApp(window, args)
+    window.connections = install_connections(window, on_connect=app.switch_to)
     startup = asyncio.ensure_future(app.start())
     try:
         await closed.wait()
@@ -139,30 +152,56 @@ class DesktopApp:
         self.session: Session | None = None
 
     async def start(self) -> None:
-        """Start or find the server, then attach a session to the window."""
+        """Start the embedded server or pick the remote one, then attach a session."""
+        store = ProfileStore()
+        store.load()
         try:
-            url, api_key = await self._server_address()
-        except EmbeddedServerError as exc:
-            self.window.show_startup_step("Embedded server failed to start")
-            notify.error(f"Couldn't start the embedded server: {exc}")
+            choice = await resolve_startup(self.args, store, KeyStore())
+        except ProfileError as exc:
+            notify.error(str(exc))
             return
+        if choice.is_embedded:
+            try:
+                url, api_key = await self._start_embedded()
+            except EmbeddedServerError as exc:
+                self.window.show_startup_step("Embedded server failed to start")
+                notify.error(f"Couldn't start the embedded server: {exc}")
+                return
+            target = ConnectionTarget(url, api_key)
+        else:
+            self.window.show_startup_step(f"Connecting to {choice.url}…")
+            target = choice.target()
 
-        logs.register_secret(api_key)
-        api = ApiClient(url, api_key)
-        info = await fetch_server_info(api)
-        # A stock Routilux server reads the WebSocket key only from the query.
-        is_stock = info is not None and info.is_stock
-        stream = EventStream(url, api_key, query_api_key=is_stock)
-        self.session = Session(api, stream, close_timeout=SHUTDOWN_TIMEOUT)
+        logs.register_secret(target.api_key)
+        try:
+            self.session, info = await build_session(target, close_timeout=SHUTDOWN_TIMEOUT)
+        except ConnectionSetupError as exc:
+            notify.error(f"Couldn't connect to {target.url}: {exc}")
+            return
         self.window.attach_session(self.session)
         query = self.window.current_filters().to_query()
         await self.session.start(query, server_info=info)
 
-    async def _server_address(self) -> tuple[str, str | None]:
-        if self.args.connect:
-            self.window.show_startup_step(f"Connecting to {self.args.connect}…")
-            return self.args.connect, os.environ.get(API_KEY_ENV) or None
+    def switch_to(self, choice: ConnectionChoice) -> None:
+        """Open a window on ``choice`` and close this one.
 
+        A window attaches one session for its lifetime, so switching starts
+        the app again with the chosen profile.
+        """
+        command = restart_command(choice)
+        environment = QProcessEnvironment.systemEnvironment()
+        environment.remove(API_KEY_ENV)
+        process = QProcess()
+        process.setProgram(command[0])
+        process.setArguments(command[1:])
+        process.setProcessEnvironment(environment)
+        if process.startDetached()[0]:
+            self.window.close()
+        else:
+            name = choice.profile.name if choice.profile else choice.url
+            notify.error(f"Couldn't open a window for {name}; check the log for details")
+
+    async def _start_embedded(self) -> tuple[str, str]:
         self.window.show_startup_step("Starting the embedded server…")
         self.server = EmbeddedServer()
         self.server.exited.connect(self._on_server_exited)
