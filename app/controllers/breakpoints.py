@@ -14,7 +14,7 @@ from app.controllers import notify
 from app.controllers.guarded_tasks import GuardedTasks
 from app.models.breakpoints_model import BreakpointsModel
 from app.models.debug_records import BreakpointInfo, BreakpointPlace, BreakpointSpec
-from app.models.records import FlowInfo
+from app.models.records import FlowInfo, ServerInfo
 from app.services.debug_api import DebugApi
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class BreakpointsController(QObject):
         self._flows: dict[str, FlowInfo] = {}
         self._job_id: str | None = None
         self._dirty: set[str] = set()
+        self._flow_breakpoints = True
         # Local changes per flow; a list that was requested before a change
         # is stale and must not undo it.
         self._changes: dict[str, int] = {}
@@ -192,10 +193,15 @@ class BreakpointsController(QObject):
             return
         self.toggled.emit(place, True)
 
+    @Slot(object)
+    def set_server_info(self, info: ServerInfo | None) -> None:
+        """Load flow breakpoints only from servers that have them (not the stock one)."""
+        self._flow_breakpoints = info is None or info.supports("flow_breakpoints")
+
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:
         flows, self._dirty = sorted(self._dirty), set()
-        if flows:
+        if flows and self._flow_breakpoints:
             self._tasks.spawn(
                 partial(self._load_flows, flows), name="load flow breakpoints"
             )

@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
             breakpoints=self.debugger.controller.breakpoints,
         )
         session.server_info_changed.connect(self.flow_views.set_server_info)
+        session.server_info_changed.connect(self.debugger.controller.breakpoints.set_server_info)
         self.flow_views.place_selected.connect(self.debugger.set_selected_place)
 
     def extensions(self) -> list:

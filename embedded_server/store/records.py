@@ -63,7 +63,7 @@ def brief(value: Any, limit: int = 500) -> str:
 
 @dataclass
 class JobRecord:
-    """One job: what started it, where it stands and what it produced.
+    """One job: what started it, its current status and what it produced.
 
     Attributes:
         flow_version: the version number of the flow's DSL the job runs on
