@@ -18,6 +18,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from app.models import columns
 from app.models.debug_records import ROUTINE, BreakpointInfo, BreakpointPlace
 
 logger = logging.getLogger(__name__)
@@ -211,13 +212,7 @@ class BreakpointsModel(QAbstractTableModel):
         role: int = Qt.ItemDataRole.DisplayRole,
     ) -> Any:
         """Override headerData with the column titles."""
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMN_TITLES)
-        ):
-            return COLUMN_TITLES[section]
-        return None
+        return columns.column_title(COLUMN_TITLES, section, orientation, role)
 
     # -- helpers -----------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont
 
+from app.models import columns
 from app.models.debug_records import Frame
 
 logger = logging.getLogger(__name__)
@@ -114,13 +115,7 @@ class CallStackModel(QAbstractTableModel):
         role: int = Qt.ItemDataRole.DisplayRole,
     ) -> Any:
         """Override headerData with the column titles."""
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMN_TITLES)
-        ):
-            return COLUMN_TITLES[section]
-        return None
+        return columns.column_title(COLUMN_TITLES, section, orientation, role)
 
     @staticmethod
     def _display(frame: Frame, column: int) -> str:

@@ -27,7 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
-from app.models import value_preview, variable_tree
+from app.models import columns, value_preview, variable_tree
 from app.models.debug_records import EvalResult, Variable
 from app.models.variable_tree import VariableNode
 
@@ -293,13 +293,7 @@ class VariablesModel(QAbstractItemModel):
         role: int = Qt.ItemDataRole.DisplayRole,
     ) -> Any:
         """Override headerData with the column titles."""
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMN_TITLES)
-        ):
-            return COLUMN_TITLES[section]
-        return None
+        return columns.column_title(COLUMN_TITLES, section, orientation, role)
 
     # -- helpers ---------------------------------------------------------------
 

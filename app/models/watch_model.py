@@ -27,7 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
-from app.models import ui_state
+from app.models import columns, ui_state
 from app.models.debug_records import EvalResult
 
 logger = logging.getLogger(__name__)
@@ -263,13 +263,7 @@ class WatchModel(QAbstractTableModel):
         role: int = Qt.ItemDataRole.DisplayRole,
     ) -> Any:
         """Override headerData with the column titles."""
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMN_TITLES)
-        ):
-            return COLUMN_TITLES[section]
-        return None
+        return columns.column_title(COLUMN_TITLES, section, orientation, role)
 
     # -- helpers -------------------------------------------------------------------
 
