@@ -73,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Routine code and evaluations run in threads; a short GIL switch
-        # interval lets the event loop answer requests while they compute.
+        # interval lets the event loop serve requests while they compute.
         sys.setswitchinterval(0.001)
         database = Database(settings.db_path)
         job_store = JobStore(database)

@@ -169,7 +169,7 @@ def _tls_problem(certfile: Path | None, keyfile: Path | None) -> str | None:
 
 
 def _watch_parent(server: _Server) -> None:
-    # The parent holds our stdin open; end of file means it is gone.
+    # The parent keeps our stdin open, so end of file means the parent has exited.
     def wait_for_eof() -> None:
         try:
             while sys.stdin.buffer.read(4096):
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio turns Nagle's algorithm off only for
-    # sockets whose protocol says TCP, and with it on, every response on a
+    # sockets whose protocol is TCP, and with it on, every response on a
     # kept-alive connection waits about 40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -261,23 +261,19 @@ class MainWindow(QMainWindow):
 
     @asyncSlot()
     async def _on_cancel_job_triggered(self) -> None:
-        if self.session is None:
-            return
-        action = self.actions["cancel_job"]
-        action.setEnabled(False)
-        try:
-            await self.session.job_detail.cancel_job()
-        finally:
-            self._update_actions()
+        await self._run_job_action("cancel_job")
 
     @asyncSlot()
     async def _on_rerun_job_triggered(self) -> None:
+        await self._run_job_action("rerun_job")
+
+    async def _run_job_action(self, name: str) -> None:
+        """Run the job detail's ``name`` action with its button off until it ends."""
         if self.session is None:
             return
-        action = self.actions["rerun_job"]
-        action.setEnabled(False)
+        self.actions[name].setEnabled(False)
         try:
-            await self.session.job_detail.rerun_job()
+            await getattr(self.session.job_detail, name)()
         finally:
             self._update_actions()
 

@@ -1,7 +1,7 @@
 """Loading routine modules and flow files the way the stock server does.
 
-A routines folder holds Python files that register routine classes with
-routilux's ``ObjectFactory``; a flows folder holds YAML or JSON DSL files.
+A routines folder contains Python files that register routine classes with
+routilux's ``ObjectFactory``; a flows folder contains YAML or JSON DSL files.
 One broken file never stops the others: it is recorded as a load error with
 the reason, and the rest loads. ``reload_flow_file`` loads one file again
 after it changed on disk (see ``engine.watcher``).

@@ -130,7 +130,7 @@ class JobRun:
         """Route an emitted event to its connected slots.
 
         routilux's ``Event.emit`` hands every emit to ``worker_state._executor``
-        as an ``EventRoutingTask``; this run stands in for that executor.
+        as an ``EventRoutingTask``; this run replaces that executor.
         """
         routine_id = self.routine_ids.get(id(task.event.routine), "unknown")
         frame = Frame(
@@ -194,7 +194,7 @@ class JobRun:
             self.state_changed.notify_all()
 
     def wait_state(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        """Wait until ``predicate`` holds (checked at each pause, resume or end)."""
+        """Wait until ``predicate`` is true (checked at each pause, resume or end)."""
         with self.state_changed:
             return self.state_changed.wait_for(predicate, timeout)
 
